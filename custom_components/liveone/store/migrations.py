@@ -1,0 +1,100 @@
+"""Schema versioning and in-place migrations.
+
+A new database is created at :data:`~.schema.SCHEMA_VERSION` directly. An older one is upgraded one
+step at a time, each step in its own transaction, and never loses rows: steps only add tables,
+columns and indexes (and fill them). A database newer than this code is refused rather than touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+import logging
+import time
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .schema import SCHEMA_VERSION, build_metadata, metadata
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class SchemaTooNewError(RuntimeError):
+    """The database was written by a newer LiveOne; this version must not touch it."""
+
+
+def _add_missing_columns(conn: Connection, target: sa.MetaData, table_name: str) -> None:
+    """Add the columns ``table_name`` has in ``target`` but not in the database (all nullable)."""
+    existing = {column["name"] for column in sa.inspect(conn).get_columns(table_name)}
+    preparer = conn.dialect.identifier_preparer
+    for column in target.tables[table_name].columns:
+        if column.name in existing:
+            continue
+        column_type = column.type.compile(dialect=conn.dialect)
+        conn.execute(
+            sa.text(
+                f"ALTER TABLE {preparer.quote(table_name)} "
+                f"ADD COLUMN {preparer.quote(column.name)} {column_type}"
+            )
+        )
+
+
+def _upgrade_1_to_2(conn: Connection) -> None:
+    """Add interval energies (5-minute and pushed) and the point 5-minute aggregates."""
+    target = build_metadata(2)
+    _add_missing_columns(conn, target, "readings_agg_5m")
+    _add_missing_columns(conn, target, "readings")
+    target.create_all(conn, tables=[target.tables["point_readings_agg_5m"]], checkfirst=True)
+
+
+UPGRADES: dict[int, Callable[[Connection], None]] = {1: _upgrade_1_to_2}
+"""Step ``n`` upgrades a version-``n`` database to version ``n + 1``."""
+
+
+def get_version(conn: Connection) -> int | None:
+    """Return the database's schema version, or ``None`` for an empty database."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table("schema_version"):
+        return 1 if inspector.has_table("systems") else None
+    row = conn.execute(sa.text("SELECT version FROM schema_version WHERE id = 1")).first()
+    return int(row[0]) if row else 1
+
+
+def _set_version(conn: Connection, version: int) -> None:
+    table = metadata.tables["schema_version"]
+    now = int(time.time())
+    if conn.execute(sa.select(table.c.id).where(table.c.id == 1)).first() is None:
+        conn.execute(table.insert().values(id=1, version=version, updated_at=now))
+    else:
+        conn.execute(table.update().where(table.c.id == 1).values(version=version, updated_at=now))
+
+
+def create_at_version(engine: Engine, version: int) -> None:
+    """Create every table of an older schema version (for tests of the upgrade path)."""
+    old = build_metadata(version)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        _set_version(conn, version)
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the database to the current schema version and return the version it started at (0 = new)."""
+    with engine.begin() as conn:
+        found = get_version(conn)
+        if found is None:
+            metadata.create_all(conn)
+            _set_version(conn, SCHEMA_VERSION)
+            return 0
+    if found > SCHEMA_VERSION:
+        raise SchemaTooNewError(
+            f"the store is at schema version {found}, newer than this LiveOne supports ({SCHEMA_VERSION})"
+        )
+    for version in range(found, SCHEMA_VERSION):
+        _LOGGER.info("Upgrading the LiveOne store from schema version %s to %s", version, version + 1)
+        with engine.begin() as conn:
+            UPGRADES[version](conn)
+            _set_version(conn, version + 1)
+    # Tables added to the current version without a version bump never exist in old files.
+    with engine.begin() as conn:
+        metadata.create_all(conn, checkfirst=True)
+    return found

@@ -1,0 +1,142 @@
+"""The common data model every vendor client produces.
+
+Nothing here imports Home Assistant: the vendor clients and the store share these types, and they
+could be published as a library of their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+# Flows whose energy the store tracks, in the order the schema lists them. Each flow has a cumulative
+# total column on ``readings`` (``<flow>_kwh_total``) and an optional pushed interval energy
+# (``<flow>_wh_interval``).
+ENERGY_FLOWS: tuple[str, ...] = (
+    "solar",
+    "load",
+    "battery_in",
+    "battery_out",
+    "grid_in",
+    "grid_out",
+)
+
+POWER_FIELDS: tuple[str, ...] = (
+    "solar_w",
+    "solar_inverter_w",
+    "shunt_w",
+    "load_w",
+    "battery_w",
+    "grid_w",
+)
+TOTAL_FIELDS: tuple[str, ...] = tuple(f"{flow}_kwh_total" for flow in ENERGY_FLOWS)
+PUSHED_ENERGY_FIELDS: tuple[str, ...] = tuple(f"{flow}_wh_interval" for flow in ENERGY_FLOWS)
+
+
+class VendorError(Exception):
+    """Base class of every error a vendor client raises."""
+
+
+class AuthError(VendorError):
+    """The vendor refused the credentials; the user must act (reauthenticate)."""
+
+
+class ConnectError(VendorError):
+    """The vendor could not be reached or answered with a server error; try again later."""
+
+
+class RateLimited(VendorError):
+    """The vendor's request budget is exhausted; try again after ``retry_after`` seconds."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        """Keep the wait the vendor asked for, when it said one."""
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class InvalidResponse(VendorError):
+    """The vendor answered with a body that is not the expected shape."""
+
+
+def round_half_away(value: float, digits: int = 0) -> float:
+    """Round half away from zero (not banker's rounding), mapping ``-0.0`` to ``0.0``.
+
+    The decimal string of the float is rounded, so ``2.675`` rounds to ``2.68`` as a person expects,
+    not to ``2.67`` as its binary value would.
+    """
+    quantum = Decimal(1).scaleb(-digits)
+    result = float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return result + 0.0  # -0.0 + 0.0 == 0.0
+
+
+def round_int(value: float | None) -> int | None:
+    """Round a power value to whole watts (half away from zero); ``None`` stays ``None``."""
+    return None if value is None else int(round_half_away(value))
+
+
+def round_opt(value: float | None, digits: int) -> float | None:
+    """Round an optional value to ``digits`` decimals (half away from zero)."""
+    return None if value is None else round_half_away(value, digits)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reading:
+    """One instant of a system, named exactly after the ``readings`` columns of the schema.
+
+    Power in W (battery negative = charging, grid positive = import), SOC in %, totals in kWh, pushed
+    interval energies in Wh. A field the vendor did not send is ``None``, never 0.
+    """
+
+    inverter_time: int
+    solar_w: float | None = None
+    solar_inverter_w: float | None = None
+    shunt_w: float | None = None
+    load_w: float | None = None
+    battery_w: float | None = None
+    grid_w: float | None = None
+    battery_soc: float | None = None
+    fault_code: int | None = None
+    fault_timestamp: int | None = None
+    generator_status: int | None = None
+    solar_kwh_total: float | None = None
+    load_kwh_total: float | None = None
+    battery_in_kwh_total: float | None = None
+    battery_out_kwh_total: float | None = None
+    grid_in_kwh_total: float | None = None
+    grid_out_kwh_total: float | None = None
+    # Interval energies a vendor pushes instead of totals (Fronius), in Wh.
+    solar_wh_interval: float | None = None
+    load_wh_interval: float | None = None
+    battery_in_wh_interval: float | None = None
+    battery_out_wh_interval: float | None = None
+    grid_in_wh_interval: float | None = None
+    grid_out_wh_interval: float | None = None
+
+    def normalized(self) -> Reading:
+        """Return the reading with the store's precision: W whole, SOC 1 dp, kWh 3 dp, Wh as sent."""
+        values: dict[str, Any] = {}
+        for name in POWER_FIELDS:
+            values[name] = round_int(getattr(self, name))
+        values["battery_soc"] = round_opt(self.battery_soc, 1)
+        for name in TOTAL_FIELDS:
+            values[name] = round_opt(getattr(self, name), 3)
+        return _replace(self, values)
+
+    def as_row(self) -> dict[str, Any]:
+        """Return the reading as a ``readings`` row fragment (column name -> value)."""
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_row(cls, row: Any) -> Reading:
+        """Build a reading from a mapping with (at least) the ``readings`` column names."""
+        return cls(**{f.name: row[f.name] for f in fields(cls) if f.name in row})
+
+
+READING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Reading))
+
+
+def _replace(reading: Reading, values: dict[str, Any]) -> Reading:
+    current = reading.as_row()
+    current.update(values)
+    return Reading(**current)
