@@ -1,0 +1,100 @@
+"""LiveOne: home solar and battery systems, with a bundled history store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import voluptuous as vol
+
+from homeassistant.const import Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.event import async_track_utc_time_change
+from homeassistant.helpers.typing import ConfigType
+
+from .const import (
+    CONF_DB_URL,
+    CONF_SITE_ID,
+    CONF_VENDOR,
+    DAILY_JOB_MINUTE_OF_DAY,
+    DOMAIN,
+    LOGGER,
+)
+from .coordinator import COORDINATORS, LiveOneConfigEntry
+from .shared_store import async_acquire_store, async_release_store, async_set_store_url
+from .store import StoreError
+from .store.systems import STATUS_REMOVED
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+CONFIG_SCHEMA = vol.Schema(
+    {DOMAIN: vol.Schema({vol.Optional(CONF_DB_URL): cv.string})},
+    extra=vol.ALLOW_EXTRA,
+)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Read the store's URL from configuration.yaml (the SQLite file when absent)."""
+    async_set_store_url(hass, config.get(DOMAIN, {}).get(CONF_DB_URL))
+    return True
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> bool:
+    """Register the system in the store, poll it once, then add its entities."""
+    store = await async_acquire_store(hass)
+    try:
+        coordinator_class = COORDINATORS[entry.data[CONF_VENDOR]]
+        info = coordinator_class.system_info(entry)
+        try:
+            system_id = await store.async_ensure_system(info)
+        except StoreError as err:
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="store_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        coordinator = coordinator_class(hass, entry, store, system_id, info=info)
+        await coordinator.async_config_entry_first_refresh()
+    except BaseException:
+        await async_release_store(hass)
+        raise
+
+    entry.runtime_data = coordinator
+
+    # The daily aggregation runs at 00:05 of the system's own (fixed, standard) local time.
+    utc_minute = (DAILY_JOB_MINUTE_OF_DAY - coordinator.tz_offset_min) % 1440
+
+    async def _daily_job(_now: datetime) -> None:
+        try:
+            await coordinator.async_run_daily_aggregation()
+        except StoreError as err:
+            LOGGER.error("Daily aggregation of %s failed: %s", entry.title, err)
+
+    entry.async_on_unload(
+        async_track_utc_time_change(
+            hass, _daily_job, hour=utc_minute // 60, minute=utc_minute % 60, second=0
+        )
+    )
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> bool:
+    """Remove the system's entities and timers; the store closes with its last user."""
+    if unloaded := await hass.config_entries.async_unload_platforms(entry, PLATFORMS):
+        await async_release_store(hass)
+    return unloaded
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> None:
+    """Mark the system removed in the store; its history is kept for when it comes back."""
+    store = await async_acquire_store(hass)
+    try:
+        system_id = await store.async_find_system(entry.data[CONF_VENDOR], entry.data[CONF_SITE_ID])
+        if system_id is not None:
+            await store.async_set_status(system_id, STATUS_REMOVED)
+    except StoreError as err:
+        LOGGER.warning("Could not mark %s removed in the LiveOne store: %s", entry.title, err)
+    finally:
+        await async_release_store(hass)

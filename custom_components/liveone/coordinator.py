@@ -1,0 +1,251 @@
+"""Coordinators: ask a vendor for readings every minute, store them, hand the newest to entities.
+
+:class:`LiveOneCoordinator` holds what every vendor shares (the store, polling status, the daily
+aggregation, error handling); a vendor adds a subclass that implements :meth:`_async_fetch` (and, if it
+needs one, :meth:`_async_prepare`).
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+import time
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+
+from .const import (
+    CONF_BACKFILL_DAYS,
+    CONF_SITE_ID,
+    CONF_TIMEZONE_OFFSET,
+    CONF_VENDOR,
+    DEFAULT_SCAN_INTERVAL,
+    DOMAIN,
+    LOGGER,
+)
+from .store import Store, StoreError, SystemInfo
+from .vendors.demo import DemoClient, DemoSite, site_details
+from .vendors.model import AuthError, Reading, VendorError
+
+type LiveOneConfigEntry = ConfigEntry[LiveOneCoordinator]
+
+# Readings kept in memory while the store cannot write them (a day of 1-minute polls).
+MAX_PENDING_READINGS = 1440
+
+
+@dataclass(frozen=True, slots=True)
+class LiveOneData:
+    """What entities show: the newest reading and when it was received."""
+
+    reading: Reading
+    received_time: datetime
+
+    @property
+    def inverter_time(self) -> datetime:
+        """When the system measured the reading."""
+        return datetime.fromtimestamp(self.reading.inverter_time, UTC)
+
+    @property
+    def delay_seconds(self) -> float:
+        """How long the reading took to reach Home Assistant."""
+        return max(0.0, (self.received_time - self.inverter_time).total_seconds())
+
+
+class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
+    """Poll one system, write every reading to the store, keep the newest."""
+
+    config_entry: LiveOneConfigEntry
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LiveOneConfigEntry,
+        store: Store,
+        system_id: int,
+        *,
+        info: SystemInfo,
+        update_interval: timedelta | None = DEFAULT_SCAN_INTERVAL,
+    ) -> None:
+        """Set up the coordinator of one config entry's system."""
+        super().__init__(
+            hass,
+            LOGGER,
+            config_entry=entry,
+            name=f"{DOMAIN} {entry.title}",
+            update_interval=update_interval,
+        )
+        self.store = store
+        self.system_id = system_id
+        self.vendor: str = entry.data[CONF_VENDOR]
+        self.site_id: str = entry.data[CONF_SITE_ID]
+        self.tz_offset_min: int = entry.data[CONF_TIMEZONE_OFFSET]
+        self.info = info
+        self._pending: list[Reading] = []
+        self._store_failing = False
+
+    @classmethod
+    def system_info(cls, entry: ConfigEntry) -> SystemInfo:
+        """Describe the entry's system for the store (vendors add model, serial, sizes)."""
+        return SystemInfo(
+            vendor_type=entry.data[CONF_VENDOR],
+            vendor_site_id=entry.data[CONF_SITE_ID],
+            display_name=entry.title,
+            timezone_offset_min=entry.data[CONF_TIMEZONE_OFFSET],
+        )
+
+    def local_today(self) -> date:
+        """The system's local date now, by its fixed standard offset."""
+        return (dt_util.utcnow() + timedelta(minutes=self.tz_offset_min)).date()
+
+    async def _async_setup(self) -> None:
+        """Prepare the vendor client, then aggregate any day that finished while HA was down."""
+        await self._async_prepare()
+        await self.async_run_daily_aggregation()
+
+    async def _async_prepare(self) -> None:
+        """Prepare the vendor client before the first poll (log in, resume state, backfill)."""
+
+    @abstractmethod
+    async def _async_fetch(self) -> list[Reading]:
+        """Return the vendor's new readings (oldest first); raise a ``VendorError`` on failure."""
+
+    async def _async_update_data(self) -> LiveOneData:
+        """Poll the vendor, store what it returned, and return the newest reading."""
+        started = time.time()
+        try:
+            readings = await self._async_fetch()
+        except VendorError as err:
+            await self._async_record_failure(started, err)
+            if isinstance(err, AuthError):
+                raise ConfigEntryAuthFailed(
+                    translation_domain=DOMAIN, translation_key="auth_failed"
+                ) from err
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="update_failed",
+                translation_placeholders={"error": str(err) or type(err).__name__},
+            ) from err
+
+        await self._async_store(started, readings)
+        newest = max(readings, key=lambda reading: reading.inverter_time, default=None)
+        if newest is None or (self.data is not None and newest.inverter_time <= self.data.reading.inverter_time):
+            if self.data is None:
+                raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
+            return self.data
+        return LiveOneData(reading=newest.normalized(), received_time=dt_util.utcnow())
+
+    async def _async_store(self, started: float, readings: list[Reading]) -> None:
+        """Write a poll to the store; if the store fails, keep the readings for the next poll.
+
+        A store failure does not make entities unavailable (the vendor's data is good); it is logged
+        once when it starts and once when it ends, and nothing is lost unless it lasts a whole day.
+        """
+        batch = [*self._pending, *readings]
+        try:
+            await self.store.async_record_poll(
+                self.system_id, self.vendor, batch, started=started, now=dt_util.utcnow().timestamp()
+            )
+        except StoreError as err:
+            self._pending = batch[-MAX_PENDING_READINGS:]
+            if not self._store_failing:
+                LOGGER.error(
+                    "Cannot write %s's readings to the LiveOne store (kept %d for a retry): %s",
+                    self.config_entry.title,
+                    len(self._pending),
+                    err,
+                )
+                self._store_failing = True
+            return
+        self._pending = []
+        if self._store_failing:
+            LOGGER.info("The LiveOne store accepts %s's readings again", self.config_entry.title)
+            self._store_failing = False
+
+    async def _async_record_failure(self, started: float, err: VendorError) -> None:
+        try:
+            await self.store.async_record_poll(
+                self.system_id,
+                self.vendor,
+                [],
+                started=started,
+                error=f"{type(err).__name__}: {err}",
+                now=dt_util.utcnow().timestamp(),
+            )
+        except StoreError as store_err:
+            LOGGER.debug("Could not record the failed poll: %s", store_err)
+
+    async def async_run_daily_aggregation(self) -> list[str]:
+        """Compute the daily rows of every finished day that lacks one (the 00:05 job)."""
+        days = await self.store.async_catch_up_days(self.system_id, self.local_today())
+        if days:
+            LOGGER.debug("Aggregated %s for %s", ", ".join(days), self.config_entry.title)
+        return days
+
+
+class DemoCoordinator(LiveOneCoordinator):
+    """The built-in simulated system: no network, one reading a minute."""
+
+    client: DemoClient
+
+    @staticmethod
+    def demo_site(entry: ConfigEntry) -> DemoSite:
+        """The simulated site of an entry (seeded by its site id, placed where HA was when added)."""
+        return DemoSite(
+            seed=entry.data[CONF_SITE_ID],
+            latitude=float(entry.data[CONF_LATITUDE]),
+            longitude=float(entry.data[CONF_LONGITUDE]),
+            tz_offset_min=entry.data[CONF_TIMEZONE_OFFSET],
+        )
+
+    @classmethod
+    def system_info(cls, entry: ConfigEntry) -> SystemInfo:
+        """Describe the simulated system, with made-up model, serial and sizes."""
+        details = site_details(cls.demo_site(entry))
+        return replace(
+            super().system_info(entry),
+            model=details.get("model"),
+            serial=details.get("serial"),
+            ratings=details.get("ratings"),
+            solar_size=details.get("solar_size"),
+            battery_size=details.get("battery_size"),
+        )
+
+    async def _async_prepare(self) -> None:
+        """Resume the simulation from the newest stored reading, or backfill history for a new system."""
+        site = self.demo_site(self.config_entry)
+        stored = await self.store.async_latest_reading(self.system_id)
+        self.client = DemoClient(site, resume_from=None if stored is None else stored.reading)
+        backfill_days = int(self.config_entry.data.get(CONF_BACKFILL_DAYS, 0))
+        if stored is None and backfill_days > 0:
+            await self._async_backfill(backfill_days)
+
+    async def _async_backfill(self, days: int) -> None:
+        now = int(dt_util.utcnow().timestamp())
+        start = now - days * 86400
+        written = 0
+        # One day at a time: the simulation runs in HA's executor, the writes on the store's worker.
+        for chunk_start in range(start, now, 86400):
+            chunk_end = min(chunk_start + 86400, now)
+            readings = await self.hass.async_add_executor_job(
+                _simulate, self.client, chunk_start, chunk_end
+            )
+            result = await self.store.async_write_readings(self.system_id, readings)
+            written += result.rows_written
+        LOGGER.info("Backfilled %d simulated readings (%d days) for %s", written, days, self.config_entry.title)
+
+    async def _async_fetch(self) -> list[Reading]:
+        """Return the simulated reading of the current minute."""
+        return [await self.client.async_get_reading(dt_util.utcnow().timestamp())]
+
+
+def _simulate(client: DemoClient, start: int, end: int) -> list[Reading]:
+    return list(client.system.readings_between(start, end))
+
+
+COORDINATORS: dict[str, type[LiveOneCoordinator]] = {"demo": DemoCoordinator}
+"""The coordinator class of each vendor type."""

@@ -1,0 +1,43 @@
+"""The base entity of LiveOne: one device per system, names from translations."""
+
+from __future__ import annotations
+
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.update_coordinator import CoordinatorEntity
+
+from .const import DOMAIN
+from .coordinator import LiveOneCoordinator
+
+MANUFACTURERS = {
+    "demo": "LiveOne (simulated)",
+    "selectronic": "Selectronic",
+    "enphase": "Enphase Energy",
+    "mondo": "Mondo Power",
+    "fronius": "Fronius",
+    "composite": "LiveOne",
+}
+
+
+def device_identifier(vendor: str, site_id: str) -> tuple[str, str]:
+    """The device registry identifier of a system."""
+    return (DOMAIN, f"{vendor}_{site_id}")
+
+
+class LiveOneEntity(CoordinatorEntity[LiveOneCoordinator]):
+    """An entity of one LiveOne system."""
+
+    _attr_has_entity_name = True
+
+    def __init__(self, coordinator: LiveOneCoordinator, key: str) -> None:
+        """Attach the entity to its system's device."""
+        super().__init__(coordinator)
+        identifier = device_identifier(coordinator.vendor, coordinator.site_id)
+        self._attr_unique_id = f"{identifier[1]}_{key}"
+        info = coordinator.info
+        self._attr_device_info = DeviceInfo(
+            identifiers={identifier},
+            name=coordinator.config_entry.title,
+            manufacturer=MANUFACTURERS.get(coordinator.vendor, coordinator.vendor),
+            model=info.model,
+            serial_number=info.serial,
+        )

@@ -1,0 +1,210 @@
+"""The LiveOne store: the documented schema in any SQLAlchemy database, and one worker thread.
+
+Every call that touches the database runs on the store's own single worker thread, so an asyncio
+caller (Home Assistant's event loop, the command line, a benchmark) awaits it and is never blocked,
+and writes are serialised without locks. The functions in the submodules take a SQLAlchemy
+``Connection`` and plain values; :class:`Store` wraps each unit of work in one transaction.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+import functools
+import logging
+import time
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from ..vendors.model import Reading
+from . import aggregate, systems as systems_mod, writer
+from .engine import create_engine, default_url, redact_url
+from .migrations import migrate
+from .systems import StoredReading, SystemInfo
+from .writer import WriteResult
+
+__all__ = [
+    "Store",
+    "StoreError",
+    "StoredReading",
+    "SystemInfo",
+    "WriteResult",
+    "default_url",
+    "redact_url",
+]
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class StoreError(Exception):
+    """A database operation failed; the transaction was rolled back and nothing was written."""
+
+
+class Store:
+    """One database and the worker thread that does all of its work."""
+
+    def __init__(self, engine: Engine, executor: ThreadPoolExecutor) -> None:
+        """Use :meth:`async_open`; this only wires an already-open engine and worker."""
+        self._engine = engine
+        self._executor = executor
+        self._closed = False
+
+    @property
+    def url(self) -> str:
+        """The database URL with the password hidden."""
+        return redact_url(self._engine.url)
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (use it only from the worker, through :meth:`async_run`)."""
+        return self._engine
+
+    @classmethod
+    async def async_open(cls, url: str) -> Store:
+        """Open (creating or migrating) the database at ``url`` on a new worker thread."""
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liveone_store")
+        loop = asyncio.get_running_loop()
+
+        def _open() -> Engine:
+            engine = create_engine(url)
+            try:
+                migrate(engine)
+            except BaseException:
+                engine.dispose()
+                raise
+            return engine
+
+        try:
+            engine = await loop.run_in_executor(executor, _open)
+        except BaseException as err:
+            await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
+            if isinstance(err, SQLAlchemyError):
+                raise StoreError(f"cannot open the store at {redact_url(url)}: {err}") from err
+            raise
+        _LOGGER.debug("LiveOne store open at %s", redact_url(url))
+        return cls(engine, executor)
+
+    async def async_close(self) -> None:
+        """Finish queued work, close every connection and join the worker thread."""
+        if self._closed:
+            return
+        self._closed = True
+        loop = asyncio.get_running_loop()
+        await loop.run_in_executor(self._executor, self._engine.dispose)
+        await loop.run_in_executor(None, functools.partial(self._executor.shutdown, wait=True))
+        _LOGGER.debug("LiveOne store closed")
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`async_close` was called."""
+        return self._closed
+
+    async def async_run[T](self, func: Callable[..., T], *args: Any) -> T:
+        """Run ``func(*args)`` on the worker thread and return its result."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        return await asyncio.get_running_loop().run_in_executor(
+            self._executor, functools.partial(func, *args)
+        )
+
+    async def async_transaction[T](self, func: Callable[..., T], *args: Any) -> T:
+        """Run ``func(connection, *args)`` in one transaction on the worker thread.
+
+        A database error rolls the whole transaction back and is raised as :class:`StoreError`.
+        """
+
+        def _work() -> T:
+            with self._engine.begin() as conn:
+                return func(conn, *args)
+
+        try:
+            return await self.async_run(_work)
+        except SQLAlchemyError as err:
+            raise StoreError(f"store operation failed: {err}") from err
+
+    # The units of work the integration uses. Each is one transaction.
+
+    async def async_ensure_system(self, info: SystemInfo) -> int:
+        """Register (or refresh) a system and return its id."""
+        return await self.async_transaction(systems_mod.ensure_system, info)
+
+    async def async_find_system(self, vendor_type: str, vendor_site_id: str) -> int | None:
+        """Return the id of a registered system, or ``None``."""
+        return await self.async_transaction(systems_mod.find_system, vendor_type, vendor_site_id)
+
+    async def async_set_status(self, system_id: int, status: str) -> None:
+        """Mark a system active, disabled or removed; its data is kept."""
+        await self.async_transaction(systems_mod.set_status, system_id, status)
+
+    async def async_get_system(self, system_id: int) -> dict[str, Any] | None:
+        """Return the system's row."""
+        return await self.async_transaction(systems_mod.get_system, system_id)
+
+    async def async_latest_reading(self, system_id: int) -> StoredReading | None:
+        """Return the system's newest stored reading."""
+        return await self.async_transaction(systems_mod.latest_reading, system_id)
+
+    async def async_polling_status(self, system_id: int) -> dict[str, Any] | None:
+        """Return the system's polling status row."""
+        return await self.async_transaction(systems_mod.get_polling_status, system_id)
+
+    async def async_record_poll(
+        self,
+        system_id: int,
+        vendor_type: str,
+        readings: Sequence[Reading],
+        *,
+        cause: str = "POLL",
+        started: float,
+        error: str | None = None,
+        last_response: str | None = None,
+        now: float | None = None,
+    ) -> WriteResult:
+        """Store one poll or push: its readings, their aggregates, polling status and a session row.
+
+        All of it is one transaction: if any part fails, nothing of the poll is stored.
+        """
+        finished = time.time() if now is None else now
+
+        def _work(conn: Connection) -> WriteResult:
+            result = writer.write_readings(
+                conn, system_id, readings, received_time=int(finished), now=int(finished)
+            )
+            writer.record_poll(
+                conn,
+                system_id,
+                vendor_type=vendor_type,
+                cause=cause,
+                started=started,
+                duration_ms=max(0, round((finished - started) * 1000)),
+                error=error,
+                rows_written=result.rows_written,
+                last_response=last_response,
+                now=int(finished),
+            )
+            return result
+
+        return await self.async_transaction(_work)
+
+    async def async_write_readings(
+        self, system_id: int, readings: Sequence[Reading], *, received_time: int | None = None
+    ) -> WriteResult:
+        """Store readings and their aggregates without a poll record (backfills, imports)."""
+        stamp = int(time.time()) if received_time is None else received_time
+        return await self.async_transaction(
+            functools.partial(writer.write_readings, received_time=stamp, now=int(time.time())),
+            system_id,
+            readings,
+        )
+
+    async def async_catch_up_days(self, system_id: int, today: date) -> list[str]:
+        """Compute the daily rows of finished days that lack one (the 00:05 job)."""
+        return await self.async_transaction(aggregate.catch_up_days, system_id, today)
+
+    async def async_rebuild(self, system_id: int, first_day: date, last_day: date) -> tuple[int, int]:
+        """Recompute 5-minute and daily rows of a local-day range from the raw readings."""
+        return await self.async_transaction(aggregate.rebuild, system_id, first_day, last_day)

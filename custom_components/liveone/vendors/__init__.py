@@ -1,0 +1,1 @@
+"""Vendor clients: async, Home Assistant free, each producing the common ``Reading``."""
