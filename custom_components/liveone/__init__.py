@@ -40,20 +40,27 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     return True
 
 
+def _store_not_ready(err: StoreError) -> ConfigEntryNotReady:
+    return ConfigEntryNotReady(
+        translation_domain=DOMAIN,
+        translation_key="store_unavailable",
+        translation_placeholders={"error": str(err)},
+    )
+
+
 async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> bool:
     """Register the system in the store, poll it once, then add its entities."""
-    store = await async_acquire_store(hass)
+    try:
+        store = await async_acquire_store(hass)
+    except StoreError as err:
+        raise _store_not_ready(err) from err
     try:
         coordinator_class = COORDINATORS[entry.data[CONF_VENDOR]]
         info = coordinator_class.system_info(entry)
         try:
             system_id = await store.async_ensure_system(info)
         except StoreError as err:
-            raise ConfigEntryNotReady(
-                translation_domain=DOMAIN,
-                translation_key="store_unavailable",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _store_not_ready(err) from err
         coordinator = coordinator_class(hass, entry, store, system_id, info=info)
         await coordinator.async_config_entry_first_refresh()
     except BaseException:

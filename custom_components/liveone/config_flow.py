@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import voluptuous as vol
@@ -48,10 +48,8 @@ def standard_offset_minutes(now: datetime | None = None) -> int:
     Systems keep a fixed standard offset for their day boundaries, as the store's schema does.
     """
     moment = dt_util.as_local(now or dt_util.utcnow())
-    offset = moment.utcoffset()
-    dst = moment.dst()
-    standard = (offset.total_seconds() if offset else 0) - (dst.total_seconds() if dst else 0)
-    return int(standard // 60)
+    standard = (moment.utcoffset() or timedelta(0)) - (moment.dst() or timedelta(0))
+    return int(standard.total_seconds() // 60)
 
 
 class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -69,7 +67,8 @@ class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
         if user_input is not None:
             name = user_input[CONF_NAME].strip()
             site_id = slugify(name)
-            if not site_id:
+            # HA's slugify turns a name with no letters or digits into "unknown": refuse those.
+            if not any(character.isalnum() for character in name):
                 errors[CONF_NAME] = "invalid_name"
             else:
                 await self.async_set_unique_id(f"{VENDOR_DEMO}_{site_id}")

@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..vendors.model import Reading
 from . import aggregate, systems as systems_mod, writer
 from .engine import create_engine, default_url, redact_url
-from .migrations import migrate
+from .migrations import SchemaTooNewError, migrate
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
 
@@ -82,7 +82,7 @@ class Store:
             engine = await loop.run_in_executor(executor, _open)
         except BaseException as err:
             await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
-            if isinstance(err, SQLAlchemyError):
+            if isinstance(err, SQLAlchemyError | SchemaTooNewError):
                 raise StoreError(f"cannot open the store at {redact_url(url)}: {err}") from err
             raise
         _LOGGER.debug("LiveOne store open at %s", redact_url(url))

@@ -1,0 +1,208 @@
+"""``liveone-store``: a command line over the store, for backfills, repairs and benchmarks.
+
+It drives the same :class:`~custom_components.liveone.store.Store` (worker thread, write path,
+aggregation) that the integration uses, so what it writes is what the integration would have written.
+
+Commands::
+
+    liveone-store --db URL init
+    liveone-store --db URL add-system --vendor demo --site home --name "Home" --tz-offset 600
+    liveone-store --db URL ingest readings.jsonl
+    liveone-store --db URL aggregate --system 1 [--from 2025-08-01 --to 2025-08-31]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+import json
+import math
+from pathlib import Path
+import sys
+import time
+from typing import Any, TextIO
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..vendors.model import READING_FIELDS, Reading
+from . import Store, StoreError, SystemInfo
+from .aggregate import interval_end_of, local_day
+from .schema import readings as readings_table, systems
+
+INGEST_BATCH = 5000
+# Columns of ``readings`` that a file may carry but the store sets itself.
+_IGNORED_COLUMNS = frozenset({"id", "received_time", "delay_seconds", "created_at"})
+_KNOWN_COLUMNS = frozenset(READING_FIELDS) | _IGNORED_COLUMNS | {"system_id"}
+_INTEGER_FIELDS = frozenset({"inverter_time", "fault_code", "fault_timestamp", "generator_status"})
+
+
+class InputError(ValueError):
+    """A line of an ingest file is not a valid reading."""
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedLine:
+    """One valid line of an ingest file."""
+
+    system_id: int
+    reading: Reading
+
+
+def parse_line(text: str, number: int, known_systems: set[int] | None = None) -> ParsedLine | None:
+    """Parse one JSON line (``None`` for a blank line); raise :class:`InputError` naming the problem."""
+    if not text.strip():
+        return None
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(f"line {number}: not JSON ({err.msg})") from err
+    if not isinstance(obj, dict):
+        raise InputError(f"line {number}: expected a JSON object")
+    unknown = sorted(set(obj) - _KNOWN_COLUMNS)
+    if unknown:
+        raise InputError(f"line {number}: unknown readings column(s) {', '.join(unknown)}")
+    for required in ("system_id", "inverter_time"):
+        if obj.get(required) is None:
+            raise InputError(f"line {number}: {required} is missing")
+    values: dict[str, Any] = {}
+    for name in READING_FIELDS:
+        value = obj.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            raise InputError(f"line {number}: {name} must be a number, not {value!r}")
+        if name in _INTEGER_FIELDS:
+            if value != int(value):
+                raise InputError(f"line {number}: {name} must be a whole number, not {value!r}")
+            value = int(value)
+        values[name] = value
+    system_id = obj["system_id"]
+    if isinstance(system_id, bool) or not isinstance(system_id, int):
+        raise InputError(f"line {number}: system_id must be an integer")
+    if known_systems is not None and system_id not in known_systems:
+        raise InputError(f"line {number}: no system with id {system_id} (add it with add-system)")
+    return ParsedLine(system_id=system_id, reading=Reading(**values))
+
+
+def iter_file(stream: TextIO, known_systems: set[int] | None = None) -> Iterator[ParsedLine]:
+    """Yield the valid lines of a JSON-lines file, raising at the first invalid one."""
+    for number, text in enumerate(stream, start=1):
+        parsed = parse_line(text, number, known_systems)
+        if parsed is not None:
+            yield parsed
+
+
+def _known_systems(conn: Connection) -> set[int]:
+    return {int(system_id) for system_id in conn.execute(sa.select(systems.c.id)).scalars()}
+
+
+def _reading_span(conn: Connection, system_id: int) -> tuple[int, int] | None:
+    row = conn.execute(
+        sa.select(sa.func.min(readings_table.c.inverter_time), sa.func.max(readings_table.c.inverter_time)).where(
+            readings_table.c.system_id == system_id
+        )
+    ).first()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]), int(row[1])
+
+
+async def _ingest(store: Store, path: Path, out: TextIO) -> int:
+    known = await store.async_transaction(_known_systems)
+    # First pass: validate everything, so a bad line stops the run before anything is written.
+    with path.open(encoding="utf-8") as stream:
+        count = sum(1 for _ in iter_file(stream, known))
+    written = 0
+    started = time.monotonic()
+    batches: dict[int, list[Reading]] = {}
+    with path.open(encoding="utf-8") as stream:
+        for parsed in iter_file(stream, known):
+            batch = batches.setdefault(parsed.system_id, [])
+            batch.append(parsed.reading)
+            if len(batch) >= INGEST_BATCH:
+                written += (await store.async_write_readings(parsed.system_id, batch)).rows_written
+                batches[parsed.system_id] = []
+    for system_id, batch in batches.items():
+        if batch:
+            written += (await store.async_write_readings(system_id, batch)).rows_written
+    elapsed = time.monotonic() - started
+    out.write(f"ingested {written} new readings of {count} lines in {elapsed:.1f} s\n")
+    return 0
+
+
+async def _aggregate(store: Store, system_id: int, first: date | None, last: date | None, out: TextIO) -> int:
+    system = await store.async_get_system(system_id)
+    if system is None:
+        raise InputError(f"no system with id {system_id}")
+    if first is None or last is None:
+        span = await store.async_transaction(_reading_span, system_id)
+        if span is None:
+            out.write(f"system {system_id} has no readings; nothing to aggregate\n")
+            return 0
+        offset = int(system["timezone_offset_min"])
+        first = first or local_day(interval_end_of(span[0]), offset)
+        last = last or local_day(interval_end_of(span[1]), offset)
+    if first > last:
+        raise InputError(f"--from {first} is after --to {last}")
+    intervals, days = await store.async_rebuild(system_id, first, last)
+    out.write(f"aggregated system {system_id} from {first} to {last}: {intervals} intervals, {days} days\n")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line's argument parser."""
+    parser = argparse.ArgumentParser(prog="liveone-store", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///path/liveone.db")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("init", help="create or upgrade the schema")
+    add = commands.add_parser("add-system", help="register a system and print its id")
+    add.add_argument("--vendor", required=True, help="vendor type, e.g. demo or selectronic")
+    add.add_argument("--site", required=True, help="the vendor's site id")
+    add.add_argument("--name", help="display name")
+    add.add_argument("--tz-offset", type=int, default=600, help="standard UTC offset in minutes (default 600)")
+    ingest = commands.add_parser("ingest", help="store a JSON-lines file of readings and aggregate them")
+    ingest.add_argument("file", type=Path)
+    agg = commands.add_parser("aggregate", help="recompute 5-minute and daily rows of a system")
+    agg.add_argument("--system", type=int, required=True)
+    agg.add_argument("--from", dest="first", type=date.fromisoformat, help="first local day (YYYY-MM-DD)")
+    agg.add_argument("--to", dest="last", type=date.fromisoformat, help="last local day (YYYY-MM-DD)")
+    return parser
+
+
+async def run(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
+    """Run one command; return the exit code."""
+    args = build_parser().parse_args(argv)
+    store = await Store.async_open(args.db)
+    try:
+        if args.command == "init":
+            out.write(f"store ready at {store.url}\n")
+            return 0
+        if args.command == "add-system":
+            system_id = await store.async_ensure_system(
+                SystemInfo(
+                    vendor_type=args.vendor,
+                    vendor_site_id=args.site,
+                    display_name=args.name,
+                    timezone_offset_min=args.tz_offset,
+                )
+            )
+            out.write(f"{system_id}\n")
+            return 0
+        if args.command == "ingest":
+            return await _ingest(store, args.file, out)
+        return await _aggregate(store, args.system, args.first, args.last, out)
+    finally:
+        await store.async_close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the command, turning expected failures into a message and exit code 1."""
+    try:
+        return asyncio.run(run(sys.argv[1:] if argv is None else argv))
+    except (InputError, StoreError, OSError) as err:
+        sys.stderr.write(f"liveone-store: error: {err}\n")
+        return 1

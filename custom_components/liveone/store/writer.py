@@ -1,0 +1,222 @@
+"""The write path: readings with their aggregates, and the record of each poll.
+
+Every function works inside the caller's transaction (the store wraps one poll in one), so a poll is
+stored completely or not at all. Writes are idempotent: a reading already stored for its
+``(system_id, inverter_time)`` is skipped, and aggregates are recomputed in full rather than adjusted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+import sqlalchemy as sa
+
+from . import aggregate
+from .schema import polling_status, readings as readings_table, sessions
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from sqlalchemy.engine import Connection
+
+    from custom_components.liveone.vendors.model import Reading
+
+SESSION_CAUSES: Final = frozenset({"POLL", "PUSH", "USER"})
+MAX_RESPONSE_BYTES: Final = 64 * 1024
+"""``polling_status.last_response`` keeps at most this many bytes (UTF-8) of the vendor's answer."""
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What one write stored and recomputed."""
+
+    rows_written: int
+    """New ``readings`` rows (readings already stored are not counted)."""
+    intervals: tuple[int, ...]
+    """The ``interval_end`` of every 5-minute row recomputed, ascending."""
+    days: tuple[str, ...]
+    """Every daily row recomputed (``YYYY-MM-DD``), ascending."""
+
+
+_NOTHING: Final = WriteResult(0, (), ())
+
+
+def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set[int]:
+    """Return which of ``times`` (ascending) the system already has, a day's range per query."""
+    found: set[int] = set()
+    start = 0
+    for index in range(1, len(times) + 1):
+        if index < len(times) and times[index] - times[start] < aggregate.DAY:
+            continue
+        found.update(
+            conn.execute(
+                sa.select(readings_table.c.inverter_time).where(
+                    readings_table.c.system_id == system_id,
+                    readings_table.c.inverter_time >= times[start],
+                    readings_table.c.inverter_time <= times[index - 1],
+                )
+            ).scalars()
+        )
+        start = index
+    return found
+
+
+def write_readings(
+    conn: Connection,
+    system_id: int,
+    readings: Sequence[Reading],
+    *,
+    received_time: int,
+    now: int | None = None,
+) -> WriteResult:
+    """Store new readings and bring every aggregate that depends on them up to date.
+
+    Readings are normalised to the store's precision. One already stored (same ``inverter_time``), or
+    repeated within the batch, is skipped: a repeat is "no new data", not an error. The new readings
+    are inserted with one ``executemany``; then their 5-minute intervals and the rows depending on them
+    are recomputed, and the daily row of each touched day that is finished (before the system's local
+    date at ``now``) or that already has a row (late data).
+
+    Args:
+        conn: a connection inside the caller's transaction.
+        system_id: the system the readings belong to.
+        readings: the readings, in any order.
+        received_time: when they were fetched (Unix s); ``delay_seconds`` is measured from it.
+        now: the ``created_at`` stamp and the clock for "finished" days (default: the current time).
+
+    Returns:
+        The number of new rows, and the 5-minute intervals and days recomputed.
+
+    Raises:
+        LookupError: the system does not exist.
+
+    """
+    if not readings:
+        return _NOTHING
+    stamp = int(time.time()) if now is None else now
+    offset = aggregate.system_offset(conn, system_id)
+
+    batch: dict[int, Reading] = {}
+    for reading in readings:
+        batch.setdefault(int(reading.inverter_time), reading)
+    times = sorted(batch)
+    already = _stored_times(conn, system_id, times)
+    rows: list[dict[str, Any]] = []
+    for t in times:
+        if t in already:
+            continue
+        row = batch[t].normalized().as_row()
+        row.update(
+            system_id=system_id,
+            inverter_time=t,
+            received_time=received_time,
+            delay_seconds=received_time - t,
+            created_at=stamp,
+        )
+        rows.append(row)
+    if not rows:
+        return _NOTHING
+    conn.execute(readings_table.insert(), rows)
+
+    touched = {aggregate.interval_end_of(row["inverter_time"]) for row in rows}
+    intervals = aggregate.recompute_intervals(conn, system_id, touched, now=stamp)
+    due = aggregate.days_due(conn, system_id, offset, intervals, stamp)
+    days = aggregate.recompute_days(conn, system_id, due, now=stamp) if due else []
+    return WriteResult(len(rows), tuple(intervals), tuple(days))
+
+
+def _truncate(text: str, limit: int = MAX_RESPONSE_BYTES) -> str:
+    """Cut ``text`` to at most ``limit`` UTF-8 bytes without splitting a character."""
+    encoded = text.encode()
+    if len(encoded) <= limit:
+        return text
+    return encoded[:limit].decode(errors="ignore")
+
+
+def record_poll(
+    conn: Connection,
+    system_id: int,
+    *,
+    vendor_type: str,
+    cause: str,
+    started: float,
+    duration_ms: int,
+    error: str | None,
+    rows_written: int,
+    last_response: str | None,
+    now: int,
+) -> int:
+    """Record one poll or push: update the system's ``polling_status`` and add a ``sessions`` row.
+
+    The system has one status row, created on its first poll. Every call counts a poll and sets
+    ``last_poll_time``; a success (``error is None``) sets ``last_success_time``, counts a successful
+    poll and ends an error streak; an error sets ``last_error_time`` and ``last_error`` and lengthens
+    the streak. ``last_response`` is kept (cut to 64 KiB) when given; ``None`` leaves the previous one.
+
+    Args:
+        conn: a connection inside the caller's transaction.
+        system_id: the system polled.
+        vendor_type: the system's vendor, copied to the session.
+        cause: ``POLL``, ``PUSH`` or ``USER``.
+        started: when the poll started (Unix s).
+        duration_ms: how long it took.
+        error: the error message, or ``None`` for a success.
+        rows_written: the readings it stored.
+        last_response: the vendor's raw answer, if any.
+        now: when the poll finished (Unix s).
+
+    Returns:
+        The new session's id.
+
+    Raises:
+        ValueError: ``cause`` is not one of the three known causes.
+
+    """
+    if cause not in SESSION_CAUSES:
+        raise ValueError(f"unknown session cause {cause!r}")
+    success = error is None
+    status = polling_status
+    current = conn.execute(
+        sa.select(status.c.id, status.c.consecutive_errors, status.c.total_polls, status.c.successful_polls)
+        .where(status.c.system_id == system_id)
+        .order_by(status.c.id)
+        .limit(1)
+    ).first()
+    streak, total, successful = (0, 0, 0) if current is None else (v or 0 for v in current[1:])
+    values: dict[str, Any] = {
+        "last_poll_time": now,
+        "total_polls": total + 1,
+        "successful_polls": successful + (1 if success else 0),
+        "consecutive_errors": 0 if success else streak + 1,
+        "updated_at": now,
+    }
+    if success:
+        values["last_success_time"] = now
+    else:
+        values["last_error_time"] = now
+        values["last_error"] = error
+    if last_response is not None:
+        values["last_response"] = _truncate(last_response)
+    if current is None:
+        conn.execute(status.insert().values(system_id=system_id, **values))
+    else:
+        conn.execute(status.update().where(status.c.id == current[0]).values(**values))
+
+    result = conn.execute(
+        sessions.insert().values(
+            system_id=system_id,
+            vendor_type=vendor_type,
+            cause=cause,
+            started=int(started),
+            duration_ms=duration_ms,
+            successful=success,
+            error=error,
+            rows_written=rows_written,
+            created_at=now,
+        )
+    )
+    session_id = result.inserted_primary_key
+    assert session_id is not None
+    return int(session_id[0])

@@ -1,0 +1,1 @@
+"""LiveOne tests."""

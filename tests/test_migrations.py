@@ -1,0 +1,87 @@
+"""Schema versions: a new file is created current, an old one is upgraded in place, a newer one refused."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+import pytest
+
+from custom_components.liveone.store.engine import create_engine
+from custom_components.liveone.store.migrations import (
+    SchemaTooNewError,
+    create_at_version,
+    get_version,
+    migrate,
+)
+from custom_components.liveone.store.schema import SCHEMA_VERSION, build_metadata, metadata
+
+
+def _columns(engine: sa.Engine, table: str) -> list[str]:
+    return [c["name"] for c in sa.inspect(engine).get_columns(table)]
+
+
+def test_new_database_is_created_at_current_version(db_url: str) -> None:
+    engine = create_engine(db_url)
+    assert migrate(engine) == 0
+    with engine.connect() as conn:
+        assert get_version(conn) == SCHEMA_VERSION
+    assert migrate(engine) == SCHEMA_VERSION  # a second start changes nothing
+    engine.dispose()
+
+
+def test_version_1_file_upgrades_without_losing_rows(db_url: str) -> None:
+    engine = create_engine(db_url)
+    create_at_version(engine, 1)
+    v1 = build_metadata(1)
+    assert "load_wh_interval" not in _columns(engine, "readings_agg_5m")
+    assert not sa.inspect(engine).has_table("point_readings_agg_5m")
+    with engine.begin() as conn:
+        conn.execute(
+            v1.tables["systems"].insert(),
+            [{"vendor_type": "selectronic", "vendor_site_id": "1586", "display_name": "Daylesford"}],
+        )
+        conn.execute(
+            v1.tables["readings"].insert(),
+            [{"system_id": 1, "inverter_time": 1755404000 + 60 * i, "solar_w": 100 + i} for i in range(50)],
+        )
+        conn.execute(
+            v1.tables["readings_agg_5m"].insert(),
+            [{"system_id": 1, "interval_end": 1755404100, "solar_w_avg": 120, "solar_interval_wh": 10}],
+        )
+    engine.dispose()
+
+    engine = create_engine(db_url)
+    assert migrate(engine) == 1
+    with engine.connect() as conn:
+        assert get_version(conn) == SCHEMA_VERSION
+        assert conn.execute(sa.text("SELECT count(*), sum(solar_w) FROM readings")).one() == (
+            50,
+            sum(100 + i for i in range(50)),
+        )
+        row = conn.execute(
+            sa.text("SELECT solar_w_avg, solar_interval_wh, load_wh_interval FROM readings_agg_5m")
+        ).one()
+        assert tuple(row) == (120, 10, None)
+        assert conn.execute(sa.text("SELECT display_name FROM systems")).scalar() == "Daylesford"
+    # The upgraded file has exactly the current schema's columns and tables.
+    for table in metadata.tables.values():
+        assert sorted(_columns(engine, table.name)) == sorted(c.name for c in table.columns), table.name
+    engine.dispose()
+
+
+def test_unversioned_file_of_the_documented_system_counts_as_version_1(db_url: str) -> None:
+    engine = create_engine(db_url)
+    build_metadata(1).tables["systems"].create(engine)
+    with engine.connect() as conn:
+        assert get_version(conn) == 1
+    engine.dispose()
+
+
+def test_newer_database_is_refused(db_url: str) -> None:
+    engine = create_engine(db_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(sa.text("UPDATE schema_version SET version = :v"), {"v": SCHEMA_VERSION + 1})
+    with pytest.raises(SchemaTooNewError, match="newer"):
+        migrate(engine)
+    engine.dispose()

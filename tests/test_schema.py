@@ -1,0 +1,202 @@
+"""The created database matches SCHEMA.md, table by table, read from the document itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+import re
+import sqlite3
+
+import pytest
+
+from custom_components.liveone.store.engine import create_engine
+from custom_components.liveone.store.migrations import migrate
+
+from .conftest import FIXTURES
+
+SHARED_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "spec" / "SCHEMA.md"
+SCHEMA_DOC = FIXTURES / "SCHEMA.md"
+
+# Columns the store adds to documented tables (schema.py's docstring says why).
+EXTENSION_COLUMNS = {
+    "readings": {
+        "solar_wh_interval",
+        "load_wh_interval",
+        "battery_in_wh_interval",
+        "battery_out_wh_interval",
+        "grid_in_wh_interval",
+        "grid_out_wh_interval",
+    }
+}
+# Tables BEHAVIOUR.md adds to the documented ones, and the store's own version table.
+EXTRA_TABLES = {"sessions", "point_readings_agg_5m", "schema_version"}
+
+
+@dataclass
+class DocColumn:
+    name: str
+    base_type: str
+    not_null: bool
+    primary_key: bool
+    default: str | None
+
+
+@dataclass
+class DocIndex:
+    name: str
+    unique: bool
+    columns: list[tuple[str, bool]]  # (column, descending)
+
+
+@dataclass
+class DocTable:
+    name: str
+    columns: list[DocColumn] = field(default_factory=list)
+    indexes: list[DocIndex] = field(default_factory=list)
+    foreign_keys: list[tuple[str, str]] = field(default_factory=list)  # (target table, on delete)
+
+
+def parse_schema_doc(text: str) -> dict[str, DocTable]:
+    """Read every ``### N. `table` `` section: its column table, indexes and foreign keys."""
+    tables: dict[str, DocTable] = {}
+    current: DocTable | None = None
+    section = ""
+    for line in text.splitlines():
+        if heading := re.match(r"^### \d+\. `(\w+)`", line):
+            current = tables.setdefault(heading[1], DocTable(heading[1]))
+            section = "columns"
+            continue
+        if line.startswith("## "):
+            current = None
+            continue
+        if current is None:
+            continue
+        if line.startswith("**Indexes:**"):
+            section = "indexes"
+        elif line.startswith("**Constraints:**"):
+            section = "constraints"
+        elif line.startswith("**"):
+            section = "other"
+        elif section == "columns" and (cell := re.match(r"^\|\s*`(\w+)`\s*\|\s*([^|]+?)\s*\|", line)):
+            declared = cell[2]
+            default = re.search(r"DEFAULT (\S+)", declared)
+            current.columns.append(
+                DocColumn(
+                    name=cell[1],
+                    base_type=declared.split()[0],
+                    not_null="NOT NULL" in declared,
+                    primary_key="PRIMARY KEY" in declared,
+                    default=default[1] if default else None,
+                )
+            )
+        elif section == "indexes" and (idx := re.match(r"^- `(\w+)` (UNIQUE )?on \((.+)\)", line)):
+            columns = [
+                (m[1], m[2] is not None) for m in re.finditer(r"`(\w+)`( DESC)?", idx[3])
+            ]
+            current.indexes.append(DocIndex(idx[1], idx[2] is not None, columns))
+        elif section == "constraints" and (fk := re.match(r"^- Foreign key to `(\w+)\(id\)` with (.+)", line)):
+            action = "CASCADE" if "CASCADE" in fk[2] else "SET NULL" if "SET NULL" in fk[2] else fk[2]
+            current.foreign_keys.append((fk[1], action))
+    return tables
+
+
+@pytest.fixture(scope="module")
+def doc_tables() -> dict[str, DocTable]:
+    tables = parse_schema_doc(SCHEMA_DOC.read_text(encoding="utf-8"))
+    # The parser must have found what the document holds, or every comparison below is vacuous.
+    assert len(tables) == 8
+    assert sum(len(t.columns) for t in tables.values()) > 120
+    return tables
+
+
+@pytest.fixture(scope="module")
+def created_db(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
+    path = tmp_path_factory.mktemp("schema") / "liveone.db"
+    engine = create_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()
+    conn = sqlite3.connect(path)
+    yield conn
+    conn.close()
+
+
+def test_copy_of_schema_doc_is_current() -> None:
+    """tests/fixtures/SCHEMA.md is the user's document, unchanged (when shared/ is beside the repo)."""
+    if not SHARED_SCHEMA.exists():
+        pytest.skip("shared/spec/SCHEMA.md is not beside this checkout")
+    assert SCHEMA_DOC.read_text(encoding="utf-8") == SHARED_SCHEMA.read_text(encoding="utf-8")
+
+
+def test_every_documented_table_exists(doc_tables: dict[str, DocTable], created_db: sqlite3.Connection) -> None:
+    names = {row[0] for row in created_db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    names.discard("sqlite_sequence")
+    assert names == set(doc_tables) | EXTRA_TABLES
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        "systems",
+        "readings",
+        "readings_agg_5m",
+        "readings_agg_1d",
+        "polling_status",
+        "user_systems",
+        "point_info",
+        "point_readings",
+    ],
+)
+def test_table_matches_document(
+    table: str, doc_tables: dict[str, DocTable], created_db: sqlite3.Connection
+) -> None:
+    doc = doc_tables[table]
+    info = {row[1]: row for row in created_db.execute(f"PRAGMA table_info({table})")}
+    expected_names = [c.name for c in doc.columns]
+    actual_names = [name for name in info if name not in EXTENSION_COLUMNS.get(table, set())]
+    assert actual_names == expected_names, "columns and their order"
+    assert set(info) - set(expected_names) == EXTENSION_COLUMNS.get(table, set())
+
+    for column in doc.columns:
+        _cid, _name, declared, not_null, default, pk = info[column.name]
+        assert declared == column.base_type, f"{table}.{column.name} type"
+        assert bool(pk) == column.primary_key, f"{table}.{column.name} primary key"
+        # An INTEGER PRIMARY KEY is the rowid, never NULL, whether or not NOT NULL is spelled out.
+        assert bool(not_null) == (column.not_null or column.primary_key), f"{table}.{column.name} NOT NULL"
+        if column.default is None:
+            assert default is None, f"{table}.{column.name} has no default"
+        else:
+            normalized = {"true": "1", "false": "0"}.get(column.default, column.default)
+            assert default.strip("'") == normalized.strip("'"), f"{table}.{column.name} default"
+
+    indexes = {row[1]: row for row in created_db.execute(f"PRAGMA index_list({table})")}
+    for index in doc.indexes:
+        assert index.name in indexes, f"index {index.name}"
+        assert bool(indexes[index.name][2]) == index.unique, f"{index.name} uniqueness"
+        keys = [
+            (row[2], bool(row[3]))
+            for row in created_db.execute(f"PRAGMA index_xinfo({index.name})")
+            if row[5]  # key columns only
+        ]
+        assert keys == index.columns, f"{index.name} columns"
+
+    foreign_keys = {(row[2], row[6]) for row in created_db.execute(f"PRAGMA foreign_key_list({table})")}
+    assert set(doc.foreign_keys) <= foreign_keys
+
+
+def test_document_parser_reads_the_tricky_parts(doc_tables: dict[str, DocTable]) -> None:
+    """Spot checks that the parser understands the document (so the comparisons mean something)."""
+    composite = next(i for i in doc_tables["point_readings"].indexes if i.name == "point_readings_composite_idx")
+    assert composite.columns == [("point_id", False), ("measurement_time", True)]
+    status = next(c for c in doc_tables["systems"].columns if c.name == "status")
+    assert (status.base_type, status.not_null, status.default) == ("TEXT", True, "'active'")
+    assert ("sessions", "SET NULL") in doc_tables["point_readings"].foreign_keys
+    assert next(c for c in doc_tables["readings_agg_1d"].columns if c.name == "system_id").base_type == "TEXT"
+
+
+def test_sqlite_pragmas(db_url: str) -> None:
+    engine = create_engine(db_url)
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    engine.dispose()

@@ -1,0 +1,150 @@
+"""The Store facade: its worker thread, its transactions, and what a database error leaves behind."""
+
+from __future__ import annotations
+
+from pathlib import Path
+import threading
+
+import sqlalchemy as sa
+
+import pytest
+
+from custom_components.liveone.store import Store, StoreError, SystemInfo, redact_url
+from custom_components.liveone.store.engine import default_url
+from custom_components.liveone.vendors.model import Reading
+
+T0 = 1_755_404_100  # 2025-08-17 04:15:00 UTC, on a 5-minute mark
+
+
+def _store_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("liveone_store")]
+
+
+def _count(store: Store, sql: str) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.execute(sa.text(sql)).scalar_one())
+
+
+async def test_open_and_close_join_the_worker(db_url: str) -> None:
+    store = await Store.async_open(db_url)
+    await store.async_run(lambda: None)
+    assert len(_store_threads()) == 1
+    await store.async_close()
+    assert store.closed
+    assert _store_threads() == []
+    await store.async_close()  # closing twice is harmless
+    with pytest.raises(StoreError, match="closed"):
+        await store.async_run(lambda: None)
+
+
+async def test_work_runs_on_the_worker_thread(db_url: str) -> None:
+    store = await Store.async_open(db_url)
+    try:
+        name = await store.async_run(lambda: threading.current_thread().name)
+        assert name.startswith("liveone_store")
+        assert name != threading.current_thread().name
+    finally:
+        await store.async_close()
+
+
+async def test_unopenable_database_is_a_clear_error_without_a_leaked_thread(tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    with pytest.raises((StoreError, OSError)):
+        await Store.async_open(f"sqlite:///{blocker}/sub/liveone.db")
+    assert _store_threads() == []
+
+
+async def test_garbage_file_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "liveone.db"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="cannot open the store"):
+        await Store.async_open(f"sqlite:///{path}")
+    assert _store_threads() == []
+
+
+def test_urls() -> None:
+    assert redact_url("postgresql://user:s3cret@db.example/liveone") == "postgresql://user:***@db.example/liveone"
+    assert default_url("/config") == "sqlite:////config/liveone/liveone.db"
+
+
+async def test_systems_registry(db_url: str) -> None:
+    store = await Store.async_open(db_url)
+    try:
+        info = SystemInfo(vendor_type="demo", vendor_site_id="home", display_name="Home", owner_user_id="u1")
+        system_id = await store.async_ensure_system(info)
+        again = await store.async_ensure_system(
+            SystemInfo(vendor_type="demo", vendor_site_id="home", display_name="Renamed", model="X", location={"lat": 1})
+        )
+        assert again == system_id
+        row = await store.async_get_system(system_id)
+        assert row is not None
+        assert (row["display_name"], row["model"], row["location"], row["owner_clerk_user_id"]) == (
+            "Renamed",
+            "X",
+            '{"lat": 1}',
+            "u1",
+        )
+        assert await store.async_find_system("demo", "home") == system_id
+        assert await store.async_find_system("demo", "other") is None
+        await store.async_ensure_system(info)  # the owner row is not duplicated
+        assert _count(store, "SELECT count(*) FROM user_systems WHERE role = 'owner'") == 1
+
+        await store.async_set_status(system_id, "removed")
+        assert (await store.async_get_system(system_id) or {})["status"] == "removed"
+        await store.async_ensure_system(info)  # adding it again brings it back
+        assert (await store.async_get_system(system_id) or {})["status"] == "active"
+        with pytest.raises(ValueError, match="unknown system status"):
+            await store.async_set_status(system_id, "gone")
+        assert await store.async_get_system(999) is None
+    finally:
+        await store.async_close()
+
+
+async def test_record_poll_stores_readings_status_and_session(db_url: str) -> None:
+    store = await Store.async_open(db_url)
+    try:
+        system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="a"))
+        assert await store.async_latest_reading(system_id) is None
+        assert await store.async_polling_status(system_id) is None
+        readings = [Reading(inverter_time=T0 + 60 * i, solar_w=1000.4 + i, battery_soc=50.04) for i in range(3)]
+        result = await store.async_record_poll(system_id, "demo", readings, started=T0 + 170, now=T0 + 180)
+        assert result.rows_written == 3
+        latest = await store.async_latest_reading(system_id)
+        assert latest is not None
+        assert latest.reading.inverter_time == T0 + 120
+        assert latest.reading.solar_w == 1002  # stored whole watts
+        assert latest.reading.battery_soc == 50.0
+        assert (latest.received_time, latest.delay_seconds) == (T0 + 180, 60)
+        status = await store.async_polling_status(system_id)
+        assert status is not None
+        assert (status["total_polls"], status["successful_polls"], status["consecutive_errors"]) == (1, 1, 0)
+        assert _count(store, "SELECT duration_ms FROM sessions") == 10_000
+        assert _count(store, "SELECT rows_written FROM sessions") == 3
+    finally:
+        await store.async_close()
+
+
+async def test_database_error_mid_write_stores_nothing(db_url: str) -> None:
+    """A failure in the last statement of a poll rolls back its readings and aggregates too."""
+    store = await Store.async_open(db_url)
+    try:
+        system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="a"))
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions "
+                "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+            )
+        readings = [Reading(inverter_time=T0 + 60 * i, solar_w=500) for i in range(5)]
+        with pytest.raises(StoreError, match="disk on fire"):
+            await store.async_record_poll(system_id, "demo", readings, started=T0, now=T0 + 300)
+        for table in ("readings", "readings_agg_5m", "polling_status", "sessions"):
+            assert _count(store, f"SELECT count(*) FROM {table}") == 0, table
+
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER fail_sessions")
+        result = await store.async_record_poll(system_id, "demo", readings, started=T0, now=T0 + 300)
+        assert result.rows_written == 5
+        assert _count(store, "SELECT count(*) FROM readings") == 5
+    finally:
+        await store.async_close()
