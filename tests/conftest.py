@@ -6,11 +6,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
+from datetime import timedelta
 from pathlib import Path
+from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 import custom_components.liveone  # noqa: F401  (must come before Home Assistant's loader runs)
 from custom_components.liveone.const import DOMAIN
@@ -70,3 +75,31 @@ async def init_integration(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
     return mock_config_entry
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, including the disabled-by-default diagnostics."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        return_value=True,
+        new_callable=PropertyMock,
+    ):
+        yield
+
+
+async def async_next_poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, minutes: int = 1) -> None:
+    """Let the clock run ``minutes`` one at a time, letting each minute's poll happen.
+
+    Coordinators refresh in background tasks, which the wait must include.
+    """
+    for _ in range(minutes):
+        freezer.tick(timedelta(minutes=1))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots with Home Assistant's serializer (stable ids, readable states)."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)

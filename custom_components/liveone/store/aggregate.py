@@ -44,6 +44,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+import math
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -108,7 +109,7 @@ type _Sample = Sequence[Any]
 
 # Statements are built once: SQLAlchemy then reuses their cache keys and compiled forms, which keeps
 # the per-poll path to a few tens of microseconds per query.
-_SID = sa.bindparam("sid")
+_SID: Final[sa.BindParameter[Any]] = sa.bindparam("sid")
 _AGG = readings_agg_5m
 _OFFSET_STMT: Final = sa.select(systems.c.timezone_offset_min).where(systems.c.id == _SID)
 _PREVIOUS_TOTALS_STMT: Final = (
@@ -318,13 +319,28 @@ def _energies(
     return result
 
 
-def _last(values: Iterable[Any]) -> Any:
+def _round(value: float | None) -> int | None:
+    """Round to a whole number, half away from zero: :func:`round_int` without its decimal detour.
+
+    For whole numbers the two always agree (a float whose shortest repr ends in ``.5`` is exactly
+    ``.5``, and ``value - floor(value)`` is exact), and this one is several times faster, which matters
+    on the ingest path where every interval rounds ten values.
+    """
+    if value is None:
+        return None
+    magnitude = abs(value)
+    whole = math.floor(magnitude)
+    if magnitude - whole >= 0.5:
+        whole += 1
+    return -whole if value < 0 else whole
+
+
+def _last(values: Sequence[Any]) -> Any:
     """Return the last non-``None`` value, or ``None``."""
-    found = None
-    for value in values:
+    for value in reversed(values):
         if value is not None:
-            found = value
-    return found
+            return value
+    return None
 
 
 def _group(samples: Sequence[_Sample], first_end: int) -> dict[int, tuple[int, int]]:
@@ -352,21 +368,27 @@ def _load_samples(conn: Connection, system_id: int, after: int, until: int) -> l
 # 5-minute rows
 
 
+_POWER_KEYS: Final = tuple(
+    (_POWER_INDEX[name], f"{name}_w_avg", f"{name}_w_min", f"{name}_w_max") for name in POWER_STATS
+)
+
+
 def _interval_row(samples: Sequence[_Sample]) -> tuple[dict[str, Any], list[float | None]]:
     """Return the power, SOC and total columns of an interval's row and its totals per flow."""
+    columns = list(zip(*samples, strict=True))
     row: dict[str, Any] = {}
-    for name in POWER_STATS:
-        column = _POWER_INDEX[name]
-        values = [s[column] for s in samples if s[column] is not None]
+    for index, avg_key, min_key, max_key in _POWER_KEYS:
+        values = [value for value in columns[index] if value is not None]
         if values:
-            row[f"{name}_w_avg"] = round_int(sum(values) / len(values))
-            row[f"{name}_w_min"] = min(values)
-            row[f"{name}_w_max"] = max(values)
+            row[avg_key] = _round(sum(values) / len(values))
+            row[min_key] = min(values)
+            row[max_key] = max(values)
         else:
-            row[f"{name}_w_avg"] = row[f"{name}_w_min"] = row[f"{name}_w_max"] = None
-    row["battery_soc_last"] = _last(s[_SOC] for s in samples)
-    totals: list[float | None] = [_last(s[_TOTAL0 + flow] for s in samples) for flow in range(_NFLOWS)]
-    row.update(zip(_TOTAL_5M, totals, strict=True))
+            row[avg_key] = row[min_key] = row[max_key] = None
+    row["battery_soc_last"] = _last(columns[_SOC])
+    totals: list[float | None] = [_last(columns[_TOTAL0 + flow]) for flow in range(_NFLOWS)]
+    for key, total in zip(_TOTAL_5M, totals, strict=True):
+        row[key] = total
     row["sample_count"] = len(samples)
     return row, totals
 
@@ -405,7 +427,6 @@ def _recompute_chunk(
     for found in found_rows:
         end = int(found[0])
         if end > hi:
-            more_after = True
             if end not in all_targets:
                 next_end = end
                 stored[end] = (found[1], tuple(found[2:]))
@@ -442,7 +463,8 @@ def _recompute_chunk(
         group = samples[first:stop]
         row, totals = _interval_row(group)
         energies = _energies(totals, baselines, group, samples[first - 1] if first else None, None)
-        row.update(zip(_ENERGY_5M, (round_int(e) for e in energies), strict=True))
+        for key, energy in zip(_ENERGY_5M, energies, strict=True):
+            row[key] = _round(energy)
         row["created_at"] = now
         if existing is None:
             row["system_id"] = system_id
@@ -528,6 +550,25 @@ _D_END, _D_COUNT, _D_SOC, _D_TOTAL0 = 0, 1, 2, 3
 _D_STORED0: Final = _D_TOTAL0 + _NFLOWS
 _D_POWER0: Final = _D_STORED0 + _NFLOWS
 
+_DAILY = readings_agg_1d
+_DAY_ROWS_STMT: Final = (
+    sa.select(*_DAILY_5M_COLUMNS)
+    .where(
+        _AGG.c.system_id == _SID,
+        _AGG.c.interval_end > sa.bindparam("after"),
+        _AGG.c.interval_end <= sa.bindparam("until"),
+    )
+    .order_by(_AGG.c.interval_end)
+)
+_DAILY_ID_STMT: Final = sa.select(_DAILY.c.id).where(
+    _DAILY.c.system_id == _SID, _DAILY.c.day == sa.bindparam("day")
+)
+_DAILY_DAYS_STMT: Final = sa.select(_DAILY.c.day).where(
+    _DAILY.c.system_id == _SID, _DAILY.c.day.in_(sa.bindparam("days", expanding=True))
+)
+_DAILY_INSERT_STMT: Final = _DAILY.insert()
+_DAILY_UPDATE_STMT: Final = _DAILY.update().where(_DAILY.c.id == sa.bindparam("row_id"))
+
 
 def _day_values(
     conn: Connection, system_id: int, rows: Sequence[Sequence[Any]], start: int, end: int
@@ -560,7 +601,7 @@ def _day_values(
     for flow, name in enumerate(ENERGY_FLOWS):
         day_column, alltime_column = DAILY_ENERGY_COLUMNS[name]
         values[day_column] = round_opt(sums[flow] / 1000, 3) if found[flow] else None
-        values[alltime_column] = round_opt(_last(row[_D_TOTAL0 + flow] for row in rows), 3)
+        values[alltime_column] = round_opt(_last([row[_D_TOTAL0 + flow] for row in rows]), 3)
     for index, name in enumerate(POWER_STATS):
         base = _D_POWER0 + 3 * index
         mins = [row[base] for row in rows if row[base] is not None]
@@ -582,26 +623,20 @@ def _day_values(
 
 def _recompute_day(conn: Connection, system_id: int, offset: int, day: date, now: int) -> bool:
     """Recompute one daily row; return whether the day had 5-minute rows (and so a daily row)."""
-    agg = readings_agg_5m
     start, end = day_bounds(day, offset)
-    rows = conn.execute(
-        sa.select(*_DAILY_5M_COLUMNS)
-        .where(agg.c.system_id == system_id, agg.c.interval_end > start, agg.c.interval_end <= end)
-        .order_by(agg.c.interval_end)
-    ).all()
+    rows = conn.execute(_DAY_ROWS_STMT, {"sid": system_id, "after": start, "until": end}).all()
     if not rows:
         return False
     values = _day_values(conn, system_id, rows, start, end)
     values["updated_at"] = now
-    daily = readings_agg_1d
-    key = (daily.c.system_id == str(system_id), daily.c.day == day.isoformat())
-    row_id = conn.execute(sa.select(daily.c.id).where(*key)).scalar_one_or_none()
+    key = {"sid": str(system_id), "day": day.isoformat()}
+    row_id = conn.execute(_DAILY_ID_STMT, key).scalar_one_or_none()
     if row_id is None:
-        conn.execute(
-            daily.insert().values(system_id=str(system_id), day=day.isoformat(), created_at=now, **values)
-        )
+        values.update(system_id=key["sid"], day=key["day"], created_at=now)
+        conn.execute(_DAILY_INSERT_STMT, values)
     else:
-        conn.execute(daily.update().where(daily.c.id == row_id).values(**values))
+        values["row_id"] = row_id
+        conn.execute(_DAILY_UPDATE_STMT, values)
     return True
 
 
@@ -643,10 +678,7 @@ def days_due(
     due = {day for day in days if day < today}
     open_days = [day.isoformat() for day in days - due]
     if open_days:
-        daily = readings_agg_1d
-        existing = conn.execute(
-            sa.select(daily.c.day).where(daily.c.system_id == str(system_id), daily.c.day.in_(open_days))
-        ).scalars()
+        existing = conn.execute(_DAILY_DAYS_STMT, {"sid": str(system_id), "days": open_days}).scalars()
         due.update(date.fromisoformat(day) for day in existing)
     return sorted(due)
 
@@ -676,13 +708,7 @@ def rebuild(
     day = first_day
     while day <= last_day:
         start, end = day_bounds(day, offset)
-        times = conn.execute(
-            sa.select(readings.c.inverter_time).where(
-                readings.c.system_id == system_id,
-                readings.c.inverter_time > start,
-                readings.c.inverter_time <= end,
-            )
-        ).scalars()
+        times = conn.execute(_READING_TIMES_STMT, {"sid": system_id, "after": start, "until": end}).scalars()
         ends = {interval_end_of(t) for t in times}
         if ends:
             written.update(recompute_intervals(conn, system_id, ends, now=stamp))

@@ -42,6 +42,27 @@ class WriteResult:
 
 _NOTHING: Final = WriteResult(0, (), ())
 
+_STORED_TIMES_STMT: Final = sa.select(readings_table.c.inverter_time).where(
+    readings_table.c.system_id == sa.bindparam("sid"),
+    readings_table.c.inverter_time >= sa.bindparam("first"),
+    readings_table.c.inverter_time <= sa.bindparam("last"),
+)
+_INSERT_READINGS_STMT: Final = readings_table.insert()
+_STATUS_STMT: Final = (
+    sa.select(
+        polling_status.c.id,
+        polling_status.c.consecutive_errors,
+        polling_status.c.total_polls,
+        polling_status.c.successful_polls,
+    )
+    .where(polling_status.c.system_id == sa.bindparam("sid"))
+    .order_by(polling_status.c.id)
+    .limit(1)
+)
+_STATUS_INSERT_STMT: Final = polling_status.insert()
+_STATUS_UPDATE_STMT: Final = polling_status.update().where(polling_status.c.id == sa.bindparam("row_id"))
+_SESSION_INSERT_STMT: Final = sessions.insert()
+
 
 def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set[int]:
     """Return which of ``times`` (ascending) the system already has, a day's range per query."""
@@ -50,15 +71,8 @@ def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set
     for index in range(1, len(times) + 1):
         if index < len(times) and times[index] - times[start] < aggregate.DAY:
             continue
-        found.update(
-            conn.execute(
-                sa.select(readings_table.c.inverter_time).where(
-                    readings_table.c.system_id == system_id,
-                    readings_table.c.inverter_time >= times[start],
-                    readings_table.c.inverter_time <= times[index - 1],
-                )
-            ).scalars()
-        )
+        params = {"sid": system_id, "first": times[start], "last": times[index - 1]}
+        found.update(conn.execute(_STORED_TIMES_STMT, params).scalars())
         start = index
     return found
 
@@ -118,7 +132,7 @@ def write_readings(
         rows.append(row)
     if not rows:
         return _NOTHING
-    conn.execute(readings_table.insert(), rows)
+    conn.execute(_INSERT_READINGS_STMT, rows)
 
     touched = {aggregate.interval_end_of(row["inverter_time"]) for row in rows}
     intervals = aggregate.recompute_intervals(conn, system_id, touched, now=stamp)
@@ -177,13 +191,7 @@ def record_poll(
     if cause not in SESSION_CAUSES:
         raise ValueError(f"unknown session cause {cause!r}")
     success = error is None
-    status = polling_status
-    current = conn.execute(
-        sa.select(status.c.id, status.c.consecutive_errors, status.c.total_polls, status.c.successful_polls)
-        .where(status.c.system_id == system_id)
-        .order_by(status.c.id)
-        .limit(1)
-    ).first()
+    current = conn.execute(_STATUS_STMT, {"sid": system_id}).first()
     streak, total, successful = (0, 0, 0) if current is None else (v or 0 for v in current[1:])
     values: dict[str, Any] = {
         "last_poll_time": now,
@@ -200,22 +208,25 @@ def record_poll(
     if last_response is not None:
         values["last_response"] = _truncate(last_response)
     if current is None:
-        conn.execute(status.insert().values(system_id=system_id, **values))
+        values["system_id"] = system_id
+        conn.execute(_STATUS_INSERT_STMT, values)
     else:
-        conn.execute(status.update().where(status.c.id == current[0]).values(**values))
+        values["row_id"] = current[0]
+        conn.execute(_STATUS_UPDATE_STMT, values)
 
     result = conn.execute(
-        sessions.insert().values(
-            system_id=system_id,
-            vendor_type=vendor_type,
-            cause=cause,
-            started=int(started),
-            duration_ms=duration_ms,
-            successful=success,
-            error=error,
-            rows_written=rows_written,
-            created_at=now,
-        )
+        _SESSION_INSERT_STMT,
+        {
+            "system_id": system_id,
+            "vendor_type": vendor_type,
+            "cause": cause,
+            "started": int(started),
+            "duration_ms": duration_ms,
+            "successful": success,
+            "error": error,
+            "rows_written": rows_written,
+            "created_at": now,
+        },
     )
     session_id = result.inserted_primary_key
     assert session_id is not None
