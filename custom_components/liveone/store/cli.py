@@ -173,8 +173,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(argv: Sequence[str], out: TextIO = sys.stdout) -> int:
-    """Run one command; return the exit code."""
+async def run(argv: Sequence[str], out: TextIO | None = None) -> int:
+    """Run one command, writing its report to ``out`` (standard output); return the exit code."""
+    out = out or sys.stdout
     args = build_parser().parse_args(argv)
     store = await Store.async_open(args.db)
     try:

@@ -1,0 +1,119 @@
+"""The demo system's energy sensors pass Home Assistant's Energy dashboard validation."""
+
+from __future__ import annotations
+
+from freezegun.api import FrozenDateTimeFactory
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.components.recorder.common import (
+    async_wait_recording_done,
+    do_adhoc_statistics,
+    get_start_time,
+)
+
+from custom_components.liveone.const import DOMAIN
+from homeassistant.components.energy import data as energy_data, validate as energy_validate
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
+
+from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll
+
+SOLAR = "sensor.demo_home_solar_energy"
+GRID_IN = "sensor.demo_home_grid_import_energy"
+GRID_OUT = "sensor.demo_home_grid_export_energy"
+BATTERY_IN = "sensor.demo_home_battery_charge_energy"
+BATTERY_OUT = "sensor.demo_home_battery_discharge_energy"
+
+
+async def test_energy_dashboard_validation_passes(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    freezer: FrozenDateTimeFactory,
+    db_url: str,
+) -> None:
+    freezer.move_to(NOON_LOCAL)
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data={**DEMO_ENTRY_DATA, "backfill_days": 1}
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await async_next_poll(hass, freezer, 3)
+
+    assert await async_setup_component(hass, "energy", {})
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {"type": "solar", "stat_energy_from": SOLAR, "config_entry_solar_forecast": None},
+                {
+                    "type": "grid",
+                    "flow_from": [
+                        {
+                            "stat_energy_from": GRID_IN,
+                            "stat_cost": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": None,
+                        }
+                    ],
+                    "flow_to": [
+                        {
+                            "stat_energy_to": GRID_OUT,
+                            "stat_compensation": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": None,
+                        }
+                    ],
+                    "cost_adjustment_day": 0,
+                },
+                {"type": "battery", "stat_energy_from": BATTERY_OUT, "stat_energy_to": BATTERY_IN},
+            ],
+            "device_consumption": [],
+        }
+    )
+    await async_wait_recording_done(hass)
+    do_adhoc_statistics(hass, start=get_start_time(dt_util.utcnow()))
+    await async_wait_recording_done(hass)
+
+    result = (await energy_validate.async_validate(hass)).as_dict()
+    assert result == {
+        "energy_sources": [[], [], []],
+        "device_consumption": [],
+    }
+
+
+async def test_validation_would_catch_a_broken_sensor(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    freezer: FrozenDateTimeFactory,
+    db_url: str,
+) -> None:
+    """The same check reports a problem for an entity that is not an energy total (so it can fail)."""
+    freezer.move_to(NOON_LOCAL)
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    entry = MockConfigEntry(domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data=DEMO_ENTRY_DATA)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert await async_setup_component(hass, "energy", {})
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {
+                    "type": "solar",
+                    "stat_energy_from": "sensor.demo_home_solar_power",
+                    "config_entry_solar_forecast": None,
+                }
+            ]
+        }
+    )
+    await async_wait_recording_done(hass)
+    do_adhoc_statistics(hass, start=get_start_time(dt_util.utcnow()))
+    await async_wait_recording_done(hass)
+    result = (await energy_validate.async_validate(hass)).as_dict()
+    assert result["energy_sources"][0] != []
