@@ -12,6 +12,8 @@ from pathlib import Path
 from unittest.mock import PropertyMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
@@ -19,8 +21,6 @@ from syrupy.assertion import SnapshotAssertion
 
 import custom_components.liveone  # noqa: F401  (must come before Home Assistant's loader runs)
 from custom_components.liveone.const import DOMAIN
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

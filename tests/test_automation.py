@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from freezegun.api import FrozenDateTimeFactory
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
-
-from custom_components.liveone.vendors.demo import DemoSystem
 from homeassistant.components import automation
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_capture_events
+
+from custom_components.liveone.vendors.demo import DemoSystem
 
 from .conftest import async_next_poll
 
@@ -24,7 +24,9 @@ async def test_numeric_state_trigger_on_battery_soc(
     twin = DemoSystem(coordinator.client.system.site)
     twin.advance_to(now_reading.inverter_time)
     future = [twin.advance_to(now_reading.inverter_time + 60 * k) for k in range(1, 31)]
-    changed_at = next(k for k, reading in enumerate(future, start=1) if reading.battery_soc != now_reading.battery_soc)
+    changed_at = next(
+        k for k, reading in enumerate(future, start=1) if reading.battery_soc != now_reading.battery_soc
+    )
     start_soc = now_reading.battery_soc
     next_soc = future[changed_at - 1].battery_soc
     assert start_soc is not None
@@ -39,7 +41,10 @@ async def test_numeric_state_trigger_on_battery_soc(
             automation.DOMAIN: {
                 "alias": "battery threshold",
                 "trigger": {"platform": "numeric_state", "entity_id": SOC, direction: threshold},
-                "action": {"event": "liveone_soc_crossed", "event_data": {"soc": "{{ trigger.to_state.state }}"}},
+                "action": {
+                    "event": "liveone_soc_crossed",
+                    "event_data": {"soc": "{{ trigger.to_state.state }}"},
+                },
             }
         },
     )

@@ -65,7 +65,9 @@ async def test_init_add_ingest_aggregate(db_url: str, tmp_path: Path) -> None:
     assert "from 2025-08-17 to 2025-08-18" in out
     days = _query(db_url, "SELECT day, interval_count FROM readings_agg_1d ORDER BY day")
     assert days[:2] == [("2025-08-17", 288), ("2025-08-18", 288)]
-    code, out = await _run("--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-17", "--to", "2025-08-17")
+    code, out = await _run(
+        "--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-17", "--to", "2025-08-17"
+    )
     assert "from 2025-08-17 to 2025-08-17" in out
     after = _query(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
     # A rebuild reproduces the incremental rows (apart from the updated_at stamp).
@@ -76,7 +78,10 @@ def test_aggregate_without_readings_and_bad_range(db_url: str, capsys: pytest.Ca
     assert main(["--db", db_url, "add-system", "--vendor", "demo", "--site", "empty"]) == 0
     assert main(["--db", db_url, "aggregate", "--system", "1"]) == 0
     assert "system 1 has no readings; nothing to aggregate" in capsys.readouterr().out
-    assert main(["--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-02", "--to", "2025-08-01"]) == 1
+    assert (
+        main(["--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-02", "--to", "2025-08-01"])
+        == 1
+    )
     assert "is after --to" in capsys.readouterr().err
     assert main(["--db", db_url, "aggregate", "--system", "7"]) == 1
     assert "no system with id 7" in capsys.readouterr().err
@@ -87,7 +92,10 @@ def test_aggregate_without_readings_and_bad_range(db_url: str, capsys: pytest.Ca
     [
         ("{not json", "line 2: not JSON"),
         ("[1, 2]", "line 2: expected a JSON object"),
-        ('{"system_id": 1, "inverter_time": 1, "colour": "red"}', "line 2: unknown readings column(s) colour"),
+        (
+            '{"system_id": 1, "inverter_time": 1, "colour": "red"}',
+            "line 2: unknown readings column(s) colour",
+        ),
         ('{"system_id": 1}', "line 2: inverter_time is missing"),
         ('{"system_id": 1, "inverter_time": 1, "solar_w": "12"}', "line 2: solar_w must be a number"),
         ('{"system_id": 1, "inverter_time": 1.5}', "line 2: inverter_time must be a whole number"),
@@ -114,11 +122,12 @@ def test_missing_file_is_an_error(db_url: str, capsys: pytest.CaptureFixture[str
 
 def test_script_runs_without_home_assistant(db_url: str) -> None:
     """The launcher imports the store without the integration (and so without Home Assistant)."""
+    launcher = str(ROOT / "scripts" / "liveone_store.py")
     code = (
-        "import runpy, sys; sys.argv = ['liveone-store', '--db', %r, 'init'];"
+        f"import runpy, sys; sys.argv = ['liveone-store', '--db', {db_url!r}, 'init'];"
         "sys.modules['homeassistant'] = None;"  # importing Home Assistant would now fail
-        "runpy.run_path(%r, run_name='__main__')"
-    ) % (db_url, str(ROOT / "scripts" / "liveone_store.py"))
+        f"runpy.run_path({launcher!r}, run_name='__main__')"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "store ready at sqlite:///" in done.stdout

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from unittest.mock import patch
 
-import pytest
-
-from custom_components.liveone.config_flow import standard_offset_minutes
-from custom_components.liveone.const import DOMAIN
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.util import dt as dt_util
+import pytest
+
+from custom_components.liveone.config_flow import standard_offset_minutes
+from custom_components.liveone.const import DOMAIN
 
 pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 
@@ -49,7 +49,9 @@ async def test_duplicate_system_aborts(hass: HomeAssistant) -> None:
     with patch("custom_components.liveone.async_setup_entry", return_value=True):
         for expected in (FlowResultType.CREATE_ENTRY, FlowResultType.ABORT):
             result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-            result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "demo"})
+            result = await hass.config_entries.flow.async_configure(
+                result["flow_id"], {"next_step_id": "demo"}
+            )
             result = await hass.config_entries.flow.async_configure(
                 result["flow_id"], {"name": "Demo Home", "backfill_days": 0}
             )
@@ -60,7 +62,9 @@ async def test_duplicate_system_aborts(hass: HomeAssistant) -> None:
 async def test_name_without_letters_is_refused_then_corrected(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "demo"})
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"name": " !! ", "backfill_days": 0})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"name": " !! ", "backfill_days": 0}
+    )
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"name": "invalid_name"}
     with patch("custom_components.liveone.async_setup_entry", return_value=True):

@@ -6,13 +6,12 @@ import json
 
 # Imported before the clock is frozen: the diagnostics view imports it lazily, which fails under freezegun.
 import aiohasupervisor  # noqa: F401
+from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
-
-from homeassistant.core import HomeAssistant
 
 
 async def test_diagnostics(

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.energy import data as energy_data, validate as energy_validate
+from homeassistant.components.recorder import Recorder
+from homeassistant.core import HomeAssistant
+from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
@@ -11,11 +16,6 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 )
 
 from custom_components.liveone.const import DOMAIN
-from homeassistant.components.energy import data as energy_data, validate as energy_validate
-from homeassistant.components.recorder import Recorder
-from homeassistant.core import HomeAssistant
-from homeassistant.setup import async_setup_component
-from homeassistant.util import dt as dt_util
 
 from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll
 
@@ -36,7 +36,10 @@ async def test_energy_dashboard_validation_passes(
     freezer.move_to(NOON_LOCAL)
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
     entry = MockConfigEntry(
-        domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data={**DEMO_ENTRY_DATA, "backfill_days": 1}
+        domain=DOMAIN,
+        title="Demo Home",
+        unique_id="demo_demo_home",
+        data={**DEMO_ENTRY_DATA, "backfill_days": 1},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -95,7 +98,9 @@ async def test_validation_would_catch_a_broken_sensor(
     """The same check reports a problem for an entity that is not an energy total (so it can fail)."""
     freezer.move_to(NOON_LOCAL)
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
-    entry = MockConfigEntry(domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data=DEMO_ENTRY_DATA)
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data=DEMO_ENTRY_DATA
+    )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 import pytest
+import sqlalchemy as sa
 
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import (

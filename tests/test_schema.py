@@ -90,11 +90,11 @@ def parse_schema_doc(text: str) -> dict[str, DocTable]:
                 )
             )
         elif section == "indexes" and (idx := re.match(r"^- `(\w+)` (UNIQUE )?on \((.+)\)", line)):
-            columns = [
-                (m[1], m[2] is not None) for m in re.finditer(r"`(\w+)`( DESC)?", idx[3])
-            ]
+            columns = [(m[1], m[2] is not None) for m in re.finditer(r"`(\w+)`( DESC)?", idx[3])]
             current.indexes.append(DocIndex(idx[1], idx[2] is not None, columns))
-        elif section == "constraints" and (fk := re.match(r"^- Foreign key to `(\w+)\(id\)` with (.+)", line)):
+        elif section == "constraints" and (
+            fk := re.match(r"^- Foreign key to `(\w+)\(id\)` with (.+)", line)
+        ):
             action = "CASCADE" if "CASCADE" in fk[2] else "SET NULL" if "SET NULL" in fk[2] else fk[2]
             current.foreign_keys.append((fk[1], action))
     return tables
@@ -127,7 +127,9 @@ def test_copy_of_schema_doc_is_current() -> None:
     assert SCHEMA_DOC.read_text(encoding="utf-8") == SHARED_SCHEMA.read_text(encoding="utf-8")
 
 
-def test_every_documented_table_exists(doc_tables: dict[str, DocTable], created_db: sqlite3.Connection) -> None:
+def test_every_documented_table_exists(
+    doc_tables: dict[str, DocTable], created_db: sqlite3.Connection
+) -> None:
     names = {row[0] for row in created_db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
     names.discard("sqlite_sequence")
     assert names == set(doc_tables) | EXTRA_TABLES
@@ -185,7 +187,9 @@ def test_table_matches_document(
 
 def test_document_parser_reads_the_tricky_parts(doc_tables: dict[str, DocTable]) -> None:
     """Spot checks that the parser understands the document (so the comparisons mean something)."""
-    composite = next(i for i in doc_tables["point_readings"].indexes if i.name == "point_readings_composite_idx")
+    composite = next(
+        i for i in doc_tables["point_readings"].indexes if i.name == "point_readings_composite_idx"
+    )
     assert composite.columns == [("point_id", False), ("measurement_time", True)]
     status = next(c for c in doc_tables["systems"].columns if c.name == "status")
     assert (status.base_type, status.not_null, status.default) == ("TEXT", True, "'active'")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -18,10 +21,6 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.store import StoreError
 from custom_components.liveone.vendors.demo import DemoSystem
-from homeassistant.const import STATE_UNAVAILABLE, Platform
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
 
 from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll
 
@@ -50,7 +49,10 @@ async def test_entity_states_snapshot(
     """A day of simulated history first, so that the energy totals are not all zero."""
     freezer.move_to(NOON_LOCAL)
     entry = MockConfigEntry(
-        domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data={**DEMO_ENTRY_DATA, "backfill_days": 1}
+        domain=DOMAIN,
+        title="Demo Home",
+        unique_id="demo_demo_home",
+        data={**DEMO_ENTRY_DATA, "backfill_days": 1},
     )
     entry.add_to_hass(hass)
     with patch("custom_components.liveone.PLATFORMS", [platform]):
@@ -84,19 +86,21 @@ async def test_each_poll_writes_readings_status_and_sessions(
 ) -> None:
     await async_next_poll(hass, freezer, 10)
     entry = init_integration
-    assert await _rows_async(hass, entry, "SELECT count(*), min(inverter_time), max(inverter_time) FROM readings") == [
-        (11, 1755396000, 1755396600)
-    ]
+    assert await _rows_async(
+        hass, entry, "SELECT count(*), min(inverter_time), max(inverter_time) FROM readings"
+    ) == [(11, 1755396000, 1755396600)]
     # 02:00 .. 02:10 UTC: readings at 02:00 (interval ending 02:00) and ten more up to 02:10.
     assert await _rows_async(
         hass, entry, "SELECT interval_end, sample_count FROM readings_agg_5m ORDER BY interval_end"
     ) == [(1755396000, 1), (1755396300, 5), (1755396600, 5)]
     assert await _rows_async(
-        hass, entry, "SELECT total_polls, successful_polls, consecutive_errors, last_error FROM polling_status"
+        hass,
+        entry,
+        "SELECT total_polls, successful_polls, consecutive_errors, last_error FROM polling_status",
     ) == [(11, 11, 0, None)]
-    assert await _rows_async(hass, entry, "SELECT count(*), sum(rows_written) FROM sessions WHERE cause='POLL'") == [
-        (11, 11)
-    ]
+    assert await _rows_async(
+        hass, entry, "SELECT count(*), sum(rows_written) FROM sessions WHERE cause='POLL'"
+    ) == [(11, 11)]
 
 
 async def test_store_failure_keeps_readings_and_entities(
@@ -128,7 +132,10 @@ async def test_daily_job_runs_at_0005_local(
     """Set up at 23:50 local with a day of history; at 00:05 the day that just ended is aggregated."""
     freezer.move_to("2025-08-17T13:50:00+00:00")  # 23:50 AEST on the 17th
     entry = MockConfigEntry(
-        domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data={**DEMO_ENTRY_DATA, "backfill_days": 1}
+        domain=DOMAIN,
+        title="Demo Home",
+        unique_id="demo_demo_home",
+        data={**DEMO_ENTRY_DATA, "backfill_days": 1},
     )
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)

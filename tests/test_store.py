@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 import threading
 
-import sqlalchemy as sa
-
 import pytest
+import sqlalchemy as sa
 
 from custom_components.liveone.store import Store, StoreError, SystemInfo, redact_url
 from custom_components.liveone.store.engine import default_url
@@ -64,7 +63,10 @@ async def test_garbage_file_is_a_store_error(tmp_path: Path) -> None:
 
 
 def test_urls() -> None:
-    assert redact_url("postgresql://user:s3cret@db.example/liveone") == "postgresql://user:***@db.example/liveone"
+    assert (
+        redact_url("postgresql://user:s3cret@db.example/liveone")
+        == "postgresql://user:***@db.example/liveone"
+    )
     assert default_url("/config") == "sqlite:////config/liveone/liveone.db"
 
 
@@ -74,7 +76,13 @@ async def test_systems_registry(db_url: str) -> None:
         info = SystemInfo(vendor_type="demo", vendor_site_id="home", display_name="Home", owner_user_id="u1")
         system_id = await store.async_ensure_system(info)
         again = await store.async_ensure_system(
-            SystemInfo(vendor_type="demo", vendor_site_id="home", display_name="Renamed", model="X", location={"lat": 1})
+            SystemInfo(
+                vendor_type="demo",
+                vendor_site_id="home",
+                display_name="Renamed",
+                model="X",
+                location={"lat": 1},
+            )
         )
         assert again == system_id
         row = await store.async_get_system(system_id)
@@ -107,7 +115,9 @@ async def test_record_poll_stores_readings_status_and_session(db_url: str) -> No
         system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="a"))
         assert await store.async_latest_reading(system_id) is None
         assert await store.async_polling_status(system_id) is None
-        readings = [Reading(inverter_time=T0 + 60 * i, solar_w=1000.4 + i, battery_soc=50.04) for i in range(3)]
+        readings = [
+            Reading(inverter_time=T0 + 60 * i, solar_w=1000.4 + i, battery_soc=50.04) for i in range(3)
+        ]
         result = await store.async_record_poll(system_id, "demo", readings, started=T0 + 170, now=T0 + 180)
         assert result.rows_written == 3
         latest = await store.async_latest_reading(system_id)

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import voluptuous as vol
-
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.helpers.typing import ConfigType
+import voluptuous as vol
 
 from .const import (
     CONF_DB_URL,
@@ -79,9 +78,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> b
             LOGGER.error("Daily aggregation of %s failed: %s", entry.title, err)
 
     entry.async_on_unload(
-        async_track_utc_time_change(
-            hass, _daily_job, hour=utc_minute // 60, minute=utc_minute % 60, second=0
-        )
+        async_track_utc_time_change(hass, _daily_job, hour=utc_minute // 60, minute=utc_minute % 60, second=0)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     return True

@@ -5,8 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-import voluptuous as vol
-
 from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME
 from homeassistant.helpers.selector import (
@@ -15,8 +13,8 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
     TextSelector,
 )
-from homeassistant.util import dt as dt_util
-from homeassistant.util import slugify
+from homeassistant.util import dt as dt_util, slugify
+import voluptuous as vol
 
 from .const import (
     CONF_BACKFILL_DAYS,

@@ -99,7 +99,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         )
 
     def local_today(self) -> date:
-        """The system's local date now, by its fixed standard offset."""
+        """Return the system's local date now, by its fixed standard offset."""
         return (dt_util.utcnow() + timedelta(minutes=self.tz_offset_min)).date()
 
     async def _async_setup(self) -> None:
@@ -122,9 +122,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         except VendorError as err:
             await self._async_record_failure(started, err)
             if isinstance(err, AuthError):
-                raise ConfigEntryAuthFailed(
-                    translation_domain=DOMAIN, translation_key="auth_failed"
-                ) from err
+                raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="update_failed",
@@ -133,7 +131,9 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
 
         await self._async_store(started, readings)
         newest = max(readings, key=lambda reading: reading.inverter_time, default=None)
-        if newest is None or (self.data is not None and newest.inverter_time <= self.data.reading.inverter_time):
+        if newest is None or (
+            self.data is not None and newest.inverter_time <= self.data.reading.inverter_time
+        ):
             if self.data is None:
                 raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
             return self.data
@@ -194,7 +194,7 @@ class DemoCoordinator(LiveOneCoordinator):
 
     @staticmethod
     def demo_site(entry: ConfigEntry) -> DemoSite:
-        """The simulated site of an entry (seeded by its site id, placed where HA was when added)."""
+        """Return the simulated site of an entry (seeded by its site id, placed where HA was)."""
         return DemoSite(
             seed=entry.data[CONF_SITE_ID],
             latitude=float(entry.data[CONF_LATITUDE]),
@@ -231,12 +231,12 @@ class DemoCoordinator(LiveOneCoordinator):
         # One day at a time: the simulation runs in HA's executor, the writes on the store's worker.
         for chunk_start in range(start, now, 86400):
             chunk_end = min(chunk_start + 86400, now)
-            readings = await self.hass.async_add_executor_job(
-                _simulate, self.client, chunk_start, chunk_end
-            )
+            readings = await self.hass.async_add_executor_job(_simulate, self.client, chunk_start, chunk_end)
             result = await self.store.async_write_readings(self.system_id, readings)
             written += result.rows_written
-        LOGGER.info("Backfilled %d simulated readings (%d days) for %s", written, days, self.config_entry.title)
+        LOGGER.info(
+            "Backfilled %d simulated readings (%d days) for %s", written, days, self.config_entry.title
+        )
 
     async def _async_fetch(self) -> list[Reading]:
         """Return the simulated reading of the current minute."""

@@ -28,7 +28,9 @@ TO_REDACT = {
 }
 
 
-async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: LiveOneConfigEntry) -> dict[str, Any]:
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: LiveOneConfigEntry
+) -> dict[str, Any]:
     """Return what helps to debug a system: its entry, store rows and newest reading."""
     coordinator = entry.runtime_data
     store = coordinator.store

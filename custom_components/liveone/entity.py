@@ -19,7 +19,7 @@ MANUFACTURERS = {
 
 
 def device_identifier(vendor: str, site_id: str) -> tuple[str, str]:
-    """The device registry identifier of a system."""
+    """Return the device registry identifier of a system."""
     return (DOMAIN, f"{vendor}_{site_id}")
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +44,7 @@ def add_system(conn: Connection, offset: int = 600, site: str = "1", vendor: str
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path) -> Iterator[Engine]:
     """A fresh, migrated SQLite store file."""
     eng = new_engine(f"sqlite:///{tmp_path}/t.db")
     yield eng

@@ -102,9 +102,9 @@ def _known_systems(conn: Connection) -> set[int]:
 
 def _reading_span(conn: Connection, system_id: int) -> tuple[int, int] | None:
     row = conn.execute(
-        sa.select(sa.func.min(readings_table.c.inverter_time), sa.func.max(readings_table.c.inverter_time)).where(
-            readings_table.c.system_id == system_id
-        )
+        sa.select(
+            sa.func.min(readings_table.c.inverter_time), sa.func.max(readings_table.c.inverter_time)
+        ).where(readings_table.c.system_id == system_id)
     ).first()
     if row is None or row[0] is None:
         return None
@@ -154,7 +154,7 @@ async def _aggregate(store: Store, system_id: int, first: date | None, last: dat
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The command line's argument parser."""
+    """Build the command line's argument parser."""
     parser = argparse.ArgumentParser(prog="liveone-store", description=__doc__.split("\n\n")[0])
     parser.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///path/liveone.db")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -163,7 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--vendor", required=True, help="vendor type, e.g. demo or selectronic")
     add.add_argument("--site", required=True, help="the vendor's site id")
     add.add_argument("--name", help="display name")
-    add.add_argument("--tz-offset", type=int, default=600, help="standard UTC offset in minutes (default 600)")
+    add.add_argument(
+        "--tz-offset", type=int, default=600, help="standard UTC offset in minutes (default 600)"
+    )
     ingest = commands.add_parser("ingest", help="store a JSON-lines file of readings and aggregate them")
     ingest.add_argument("file", type=Path)
     agg = commands.add_parser("aggregate", help="recompute 5-minute and daily rows of a system")

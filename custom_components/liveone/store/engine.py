@@ -46,9 +46,7 @@ def create_engine(url: str | URL) -> Engine:
             Path(database).parent.mkdir(parents=True, exist_ok=True)
         if not database or database == ":memory:":
             # One shared connection, or every checkout would see a new, empty database.
-            engine = sa.create_engine(
-                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
+            engine = sa.create_engine(parsed, poolclass=StaticPool, connect_args={"check_same_thread": False})
         else:
             engine = sa.create_engine(
                 parsed,

@@ -19,6 +19,8 @@ float, too coarse for lifetime kWh totals).
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 # Version 1 is the schema as the documented system had it; version 2 adds the interval-energy columns
@@ -29,7 +31,7 @@ SERVER_DIALECTS = ("postgresql", "mysql", "mariadb")
 
 # INTEGER on SQLite (so that ``INTEGER PRIMARY KEY`` is the rowid), BIGINT on server databases.
 BigInt = sa.Integer().with_variant(sa.BigInteger(), *SERVER_DIALECTS)
-Real = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
+Real: sa.types.TypeEngine[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
 
 ENERGY_FLOWS_5M = (
     ("solar", "solar_interval_wh"),
@@ -107,7 +109,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
     sa.Index("owner_clerk_user_idx", systems.c.owner_clerk_user_id)
     sa.Index("systems_status_idx", systems.c.status)
 
-    reading_columns: list[sa.Column[object]] = [
+    reading_columns: list[sa.Column[Any]] = [
         _id(),
         _system_fk(),
         _ts("inverter_time"),
@@ -147,7 +149,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
     sa.Index("inverter_time_idx", readings.c.inverter_time)
     sa.Index("received_time_idx", readings.c.received_time)
 
-    agg5_columns: list[sa.Column[object]] = [
+    agg5_columns: list[sa.Column[Any]] = [
         _id(),
         sa.Column("system_id", sa.Integer, nullable=False),
         _ts("interval_end"),
@@ -180,7 +182,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
     sa.Index("readings_agg_5m_system_id_idx", agg5.c.system_id)
     sa.Index("readings_agg_5m_interval_end_idx", agg5.c.interval_end)
 
-    daily_columns: list[sa.Column[object]] = [
+    daily_columns: list[sa.Column[Any]] = [
         _id(),
         sa.Column("system_id", sa.Text),
         sa.Column("day", sa.Text),

@@ -103,9 +103,7 @@ def _ensure_owner_row(conn: Connection, system_id: int, user_id: str, stamp: int
         )
     else:
         conn.execute(
-            user_systems.update()
-            .where(user_systems.c.id == found)
-            .values(role="owner", updated_at=stamp)
+            user_systems.update().where(user_systems.c.id == found).values(role="owner", updated_at=stamp)
         )
 
 
