@@ -35,6 +35,9 @@ CREDENTIAL_FILE_NAME = ".dev_token"
 DOMAIN = "liveone"
 DEMO_INPUT = {"name": "Demo Home", "backfill_days": 2}
 ONBOARDING_STEPS = ("core_config", "analytics", "integration")
+# Finishing onboarding's core_config step starts these integrations' flows; their packages are not installed
+# (HA runs with --skip-pip) and they need the internet, so their leftover entries are removed.
+ONBOARDING_EXTRAS = ("google_translate", "met", "radio_browser")
 
 
 class SetupError(Exception):
@@ -275,8 +278,8 @@ async def wait_for_home_assistant(
         return list(status)
 
 
-async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Path) -> None:
-    """Finish onboarding (whatever is left of it) and leave the client authenticated."""
+async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Path) -> bool:
+    """Finish onboarding (whatever is left of it), leave the client authenticated; return whether core_config ran."""
     done = {step["step"] for step in status if step.get("done")}
     if "user" not in done:
         say(f"Onboarding: creating user '{DEV_USERNAME}' ({DEV_NAME})")
@@ -306,6 +309,16 @@ async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Pa
         await client.request("POST", f"/api/onboarding/{step}", json_body=body)
     if set(ONBOARDING_STEPS) <= done and "user" in done:
         say("Onboarding was already complete")
+    return "core_config" not in done
+
+
+async def remove_onboarding_extras(client: HomeAssistantClient) -> None:
+    """Delete the entries that onboarding's core_config step created for integrations that cannot run here."""
+    await asyncio.sleep(2)  # onboarding starts their flows as background tasks
+    for domain in ONBOARDING_EXTRAS:
+        for entry in await client.request("GET", f"/api/config/config_entries/entry?domain={domain}"):
+            say(f"Removing onboarding's '{entry['title']}' entry ({domain} cannot work offline here)")
+            await client.request("DELETE", f"/api/config/config_entries/entry/{entry['entry_id']}")
 
 
 async def ensure_long_lived_token(client: HomeAssistantClient, token_file: Path) -> None:
@@ -422,8 +435,10 @@ async def command_setup(config_dir: Path, ha_pid: int | None, max_wait: float) -
     async with aiohttp.ClientSession() as session:
         client = HomeAssistantClient(session)
         status = await wait_for_home_assistant(client, ha_pid, max_wait)
-        await onboard(client, status, token_file)
+        onboarded_now = await onboard(client, status, token_file)
         await ensure_long_lived_token(client, token_file)
+        if onboarded_now:
+            await remove_onboarding_extras(client)
         await add_demo_entry(client)
         await report_entry(client)
     print()

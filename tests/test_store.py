@@ -158,3 +158,13 @@ async def test_database_error_mid_write_stores_nothing(db_url: str) -> None:
         assert _count(store, "SELECT count(*) FROM readings") == 5
     finally:
         await store.async_close()
+
+
+async def test_in_memory_store_keeps_one_database() -> None:
+    """``sqlite://`` (in memory) shares one connection, or each transaction would see an empty database."""
+    store = await Store.async_open("sqlite://")
+    try:
+        system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="m"))
+        assert await store.async_find_system("demo", "m") == system_id
+    finally:
+        await store.async_close()

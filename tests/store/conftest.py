@@ -80,9 +80,7 @@ def rows_5m(conn: Connection, system_id: int) -> list[dict[str, Any]]:
 def rows_1d(conn: Connection, system_id: int) -> list[dict[str, Any]]:
     """The system's daily rows, oldest first, without ids and stamps."""
     daily = readings_agg_1d
-    result = conn.execute(
-        sa.select(daily).where(daily.c.system_id == str(system_id)).order_by(daily.c.day)
-    )
+    result = conn.execute(sa.select(daily).where(daily.c.system_id == str(system_id)).order_by(daily.c.day))
     return [_strip(row) for row in result.mappings()]
 
 
