@@ -157,6 +157,15 @@ def test_soc_stays_within_limits_over_a_week() -> None:
         stored_wh *= BATTERY_EFFICIENCY if stored_wh > 0 else 1 / BATTERY_EFFICIENCY
         expected = before.battery_soc + stored_wh / capacity_wh * 100
         assert after.battery_soc == pytest.approx(expected, abs=0.1)
+    # Over the week no energy appears or vanishes: only the SOC rounding at both ends is left.
+    first, last = readings[0].battery_soc, readings[-1].battery_soc
+    assert first is not None
+    assert last is not None
+    net_wh = sum(
+        -(r.battery_w or 0) / 60 * (BATTERY_EFFICIENCY if (r.battery_w or 0) < 0 else 1 / BATTERY_EFFICIENCY)
+        for r in readings[1:]
+    )
+    assert (last - first) / 100 * capacity_wh == pytest.approx(net_wh, abs=capacity_wh * 0.001)
 
 
 def test_totals_are_monotonic_and_match_the_integrated_powers() -> None:

@@ -566,7 +566,7 @@ class DemoSystem:
                 grid_out = self._max_export_w
             stored += charge / 60 * BATTERY_EFFICIENCY
         else:
-            available = int((stored - self._floor_wh) * 60 * BATTERY_EFFICIENCY)
+            available = int((stored - self._floor_wh) * 70 * BATTERY_EFFICIENCY)
             discharge = max(0, min(-surplus, self._max_battery_w, available))
             grid_in = -surplus - discharge
             stored -= discharge / 60 / BATTERY_EFFICIENCY
