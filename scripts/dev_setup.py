@@ -264,7 +264,8 @@ async def wait_for_home_assistant(
             except ProcessLookupError:
                 raise SetupError("Home Assistant exited while starting (see its log above)") from None
         try:
-            status = await client.request("GET", "/api/onboarding", seconds=10)
+            # 200 with the steps while onboarding; 404 once it is complete (HA then drops the view).
+            status = await client.request("GET", "/api/onboarding", expect=(200, 404), seconds=10)
         except (aiohttp.ClientError, TimeoutError, SetupError):
             now = time.monotonic()
             if now - start > max_wait:
@@ -275,7 +276,9 @@ async def wait_for_home_assistant(
             await asyncio.sleep(1)
             continue
         say(f"Home Assistant answers after {time.monotonic() - start:.0f}s")
-        return list(status)
+        if isinstance(status, list):
+            return status
+        return [{"step": step, "done": True} for step in ("user", *ONBOARDING_STEPS)]
 
 
 async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Path) -> bool:

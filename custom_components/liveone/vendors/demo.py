@@ -301,8 +301,8 @@ class _Day:
     """One local day of a site: its weather and, per local minute, solar potential and load in W."""
 
     clearness: float
-    solar: list[int]
-    load: list[int]
+    solar: tuple[int, ...]
+    load: tuple[int, ...]
 
 
 def _weather(rng: random.Random) -> tuple[float, float]:
@@ -394,7 +394,7 @@ def _day(site: DemoSite, day: int) -> _Day:
         for m in range(MINUTES_PER_DAY)
     ]
     _appliances(rng, load_w, traits.hot_water_w)
-    return _Day(clearness=clearness, solar=solar, load=[int(w + 0.5) for w in load_w])
+    return _Day(clearness=clearness, solar=tuple(solar), load=tuple(int(w + 0.5) for w in load_w))
 
 
 def day_clearness(site: DemoSite, day: int) -> float:
@@ -499,7 +499,7 @@ class DemoSystem:
             The reading of that minute (or the newest one, when ``t`` is not past it).
 
         """
-        minute = t // 60 * 60
+        minute = int(t) // 60 * 60
         last = self._last
         if last is None:
             return self._step(minute, integrate=False)
@@ -566,7 +566,7 @@ class DemoSystem:
                 grid_out = self._max_export_w
             stored += charge / 60 * BATTERY_EFFICIENCY
         else:
-            available = int((stored - self._floor_wh) * 70 * BATTERY_EFFICIENCY)
+            available = int((stored - self._floor_wh) * 60 * BATTERY_EFFICIENCY)
             discharge = max(0, min(-surplus, self._max_battery_w, available))
             grid_in = -surplus - discharge
             stored -= discharge / 60 / BATTERY_EFFICIENCY
