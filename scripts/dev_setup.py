@@ -284,6 +284,8 @@ async def wait_for_home_assistant(
 async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Path) -> bool:
     """Finish onboarding (whatever is left of it), leave the client authenticated; return whether core_config ran."""
     done = {step["step"] for step in status if step.get("done")}
+    if {"user", *ONBOARDING_STEPS} <= done:
+        say("Onboarding was already complete")
     if "user" not in done:
         say(f"Onboarding: creating user '{DEV_USERNAME}' ({DEV_NAME})")
         result = await client.request(
@@ -310,8 +312,6 @@ async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Pa
         say(f"Onboarding: {step}")
         body = {"client_id": CLIENT_ID, "redirect_uri": REDIRECT_URI} if step == "integration" else {}
         await client.request("POST", f"/api/onboarding/{step}", json_body=body)
-    if set(ONBOARDING_STEPS) <= done and "user" in done:
-        say("Onboarding was already complete")
     return "core_config" not in done
 
 

@@ -69,3 +69,19 @@ def test_rate_limited_keeps_retry_after() -> None:
     err = RateLimited("slow down", retry_after=30)
     assert (str(err), err.retry_after) == ("slow down", 30)
     assert RateLimited("quota").retry_after is None
+
+
+def test_fast_rounding_agrees_with_decimal_rounding() -> None:
+    """The fast path gives exactly what decimal half-away-from-zero rounding of the written value gives."""
+    from decimal import ROUND_HALF_UP, Decimal
+    import random
+
+    rng = random.Random(7)
+    values = [rng.uniform(-5000, 5000) for _ in range(20000)]
+    values += [k / 1000 for k in range(-3000, 3000)] + [k / 20 for k in range(-400, 400)]
+    values += [1e-7, -1e-7, 1e20, 123456789.0005, 0.05, -0.05, 0.45, 2.5e-5]
+    for digits in (0, 1, 3):
+        quantum = Decimal(1).scaleb(-digits)
+        for value in values:
+            expected = float(Decimal(repr(value)).quantize(quantum, rounding=ROUND_HALF_UP)) + 0.0
+            assert round_half_away(value, digits) == expected, (value, digits)
