@@ -131,3 +131,19 @@ async def test_remove_entry_survives_a_store_error(
     with patch("custom_components.liveone.store.Store.async_set_status", side_effect=StoreError("readonly")):
         assert await hass.config_entries.async_remove(init_integration.entry_id)
     assert "Could not mark Demo Home removed in the LiveOne store: readonly" in caplog.text
+
+
+async def test_store_failure_while_preparing_retries_setup(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    setup_liveone: str,
+    mock_config_entry: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    freezer.move_to(NOON_LOCAL)
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.liveone.store.Store.async_latest_reading", side_effect=StoreError("locked")):
+        await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "Unexpected error" not in caplog.text

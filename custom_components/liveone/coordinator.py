@@ -104,8 +104,15 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
 
     async def _async_setup(self) -> None:
         """Prepare the vendor client, then aggregate any day that finished while HA was down."""
-        await self._async_prepare()
-        await self.async_run_daily_aggregation()
+        try:
+            await self._async_prepare()
+            await self.async_run_daily_aggregation()
+        except StoreError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="store_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
 
     async def _async_prepare(self) -> None:
         """Prepare the vendor client before the first poll (log in, resume state, backfill)."""
