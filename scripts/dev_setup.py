@@ -318,6 +318,10 @@ async def onboard(client: HomeAssistantClient, status: list[Any], token_file: Pa
 async def remove_onboarding_extras(client: HomeAssistantClient) -> None:
     """Delete the entries that onboarding's core_config step created for integrations that cannot run here."""
     await asyncio.sleep(2)  # onboarding starts their flows as background tasks
+    say(
+        "  (the ERRORs about met, radio_browser and google_translate in this first log come from these "
+        "onboarding defaults: harmless)"
+    )
     for domain in ONBOARDING_EXTRAS:
         for entry in await client.request("GET", f"/api/config/config_entries/entry?domain={domain}"):
             say(f"Removing onboarding's '{entry['title']}' entry ({domain} cannot work offline here)")
@@ -413,14 +417,17 @@ async def report_entry(client: HomeAssistantClient, max_wait: float = 120) -> No
         reason = f": {entry['reason']}" if entry.get("reason") else ""
         say(f"Entry '{entry['title']}' is {entry['state']}{reason}")
     (registry,) = await client.websocket([{"type": "config/entity_registry/list"}])
-    entity_ids = sorted(item["entity_id"] for item in registry if item.get("platform") == DOMAIN)
-    say(f"{len(entity_ids)} LiveOne entities")
+    ours = {item["entity_id"]: item for item in registry if item.get("platform") == DOMAIN}
+    entity_ids = sorted(ours)
+    disabled = sum(1 for item in ours.values() if item.get("disabled_by"))
+    say(f"{len(entity_ids)} LiveOne entities ({disabled} disabled by default)")
     if entity_ids:
         states = {state["entity_id"]: state for state in await client.request("GET", "/api/states")}
         for entity_id in entity_ids[:12]:
             state = states.get(entity_id)
             if state is None:
-                say(f"  {entity_id}: (no state)")
+                disabled_by = ours[entity_id].get("disabled_by")
+                say(f"  {entity_id}: " + (f"(disabled by {disabled_by})" if disabled_by else "(no state)"))
                 continue
             unit = state["attributes"].get("unit_of_measurement") or ""
             say(f"  {entity_id}: {state['state']} {unit}".rstrip())
@@ -431,10 +438,15 @@ async def report_entry(client: HomeAssistantClient, max_wait: float = 120) -> No
 
 
 async def command_setup(config_dir: Path, ha_pid: int | None, max_wait: float) -> int:
-    """Run the whole setup against the running Home Assistant."""
+    """Run the whole setup against the running Home Assistant.
+
+    Returns 0 when all is done, 2 when Home Assistant is ready but the LiveOne part failed (the integration
+    did not load, its flow misbehaved, or its entry did not set up); raises SetupError for anything else.
+    """
     import aiohttp
 
     token_file = config_dir / CREDENTIAL_FILE_NAME
+    liveone_error: str | None = None
     async with aiohttp.ClientSession() as session:
         client = HomeAssistantClient(session)
         status = await wait_for_home_assistant(client, ha_pid, max_wait)
@@ -442,15 +454,22 @@ async def command_setup(config_dir: Path, ha_pid: int | None, max_wait: float) -
         await ensure_long_lived_token(client, token_file)
         if onboarded_now:
             await remove_onboarding_extras(client)
-        await add_demo_entry(client)
-        await report_entry(client)
+        try:
+            await add_demo_entry(client)
+            await report_entry(client)
+        except SetupError as err:
+            liveone_error = str(err)
     print()
-    print(f"Home Assistant with LiveOne is running at {BASE_URL}")
+    print(f"Home Assistant is running at {BASE_URL}")
     print(f"  user:     {DEV_USERNAME}")
     print(f"  password: {DEV_PASSWORD}")
     print(f'  token:    {token_file}  (curl -H "Authorization: Bearer $(cat {token_file})" {BASE_URL}/api/)')
     print(f"  log:      {config_dir / 'home-assistant.log'}")
-    return 0
+    if liveone_error is None:
+        print("  LiveOne:  demo system set up")
+        return 0
+    print(f"  LiveOne:  NOT set up: {liveone_error}")
+    return 2
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -93,7 +93,7 @@ _liveone_ensure_requirements() {
     if [[ "$want" == "$have" && "${LIVEONE_FORCE_INSTALL:-0}" != "1" ]]; then
         return 0
     fi
-    log "Installing requirements_test.txt into .venv (a fresh venv takes a few minutes)"
+    log "Installing requirements_test.txt into .venv (1-3 minutes for a fresh .venv)"
     start=$SECONDS
     log_file="$VENV/.liveone-pip.log"
     # Quiet on success; on failure show pip's own output (errors are also printed as they happen).

@@ -431,6 +431,15 @@ def test_total_rise_reaches_rows_beyond_the_next_one(engine: Engine, system_id: 
     assert row_5m(engine, system_id, at(12, 35))["solar_interval_wh"] == 500
 
 
+def test_batch_spanning_days_is_processed_a_day_at_a_time(engine: Engine, system_id: int) -> None:
+    write(engine, system_id, [totals(at(12, 1), 1.0), totals(at(12, 6, day=1), 2.0)])
+    # Two chunks: the first one's next row is the second one's target, recomputed there.
+    result = write(engine, system_id, [totals(at(12, 2), 1.1), totals(at(12, 7, day=1), 2.5)])
+    assert result.intervals == (at(12, 5), at(12, 10, day=1))
+    assert result.days == ("2025-08-17", "2025-08-18")
+    assert row_5m(engine, system_id, at(12, 10, day=1))["solar_interval_wh"] == 1400  # 2.5 - 1.1
+
+
 def test_recompute_of_intervals_without_readings_writes_nothing(engine: Engine, system_id: int) -> None:
     with engine.begin() as conn:
         assert recompute_intervals(conn, system_id, [at(12, 5)]) == []

@@ -40,9 +40,7 @@ FLOW_POWER = {
     "grid_out": ("grid_w", True),
 }
 EPS = 1e-6
-PROPERTY_SETTINGS = settings(
-    max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=False
-)
+PROPERTY_SETTINGS = settings(max_examples=75, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 # ------------------------------------------------------------------------------------------------
@@ -241,7 +239,7 @@ def test_order_batches_and_repeats_do_not_change_the_aggregates(scenario: dict[s
     assert _dump(one_batch, one_id) == expected
 
 
-@settings(max_examples=200, deadline=None, derandomize=False)
+@settings(max_examples=200, deadline=None)
 @given(
     t=st.integers(0, 4 * 10**9),
     offset=st.integers(-720, 840).map(lambda m: m - m % 15),
@@ -255,7 +253,7 @@ def test_days_hold_their_intervals(t: int, offset: int) -> None:
     assert stop - start == 86400
 
 
-@settings(max_examples=300, deadline=None, derandomize=False)
+@settings(max_examples=300, deadline=None)
 @given(st.floats(-1e12, 1e12, allow_nan=False) | st.integers(-(10**6), 10**6).map(lambda n: n / 2))
 def test_fast_rounding_equals_round_int(value: float) -> None:
     assert aggregate._round(value) == round_int(value)

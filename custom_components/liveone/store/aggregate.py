@@ -387,8 +387,7 @@ def _interval_row(samples: Sequence[_Sample]) -> tuple[dict[str, Any], list[floa
             row[avg_key] = row[min_key] = row[max_key] = None
     row["battery_soc_last"] = _last(columns[_SOC])
     totals: list[float | None] = [_last(columns[_TOTAL0 + flow]) for flow in range(_NFLOWS)]
-    for key, total in zip(_TOTAL_5M, totals, strict=True):
-        row[key] = total
+    row.update(zip(_TOTAL_5M, totals, strict=True))
     row["sample_count"] = len(samples)
     return row, totals
 
@@ -417,13 +416,11 @@ def _recompute_chunk(
     lo, hi = targets[0], targets[-1]
     target_set = set(targets)
 
-    # The chunk's existing rows and the first row after it, in one query through the index. Fewer
-    # rows than the limit means the system has no row after the last one returned.
+    # The chunk's existing rows and the first row after it, in one query through the index.
     stored: dict[int, tuple[int, tuple[float | None, ...]]] = {}
     next_end: int | None = None
     limit = (hi - lo) // INTERVAL + 2
     found_rows = conn.execute(_CHUNK_ROWS_STMT, {"sid": system_id, "lo": lo, "limit": limit}).all()
-    more_after = len(found_rows) == limit
     for found in found_rows:
         end = int(found[0])
         if end > hi:
@@ -483,9 +480,12 @@ def _recompute_chunk(
             follow = False
     _write_5m(conn, updates, inserts)
 
-    if changed and pending and more_after:
-        # A flow's next total lies beyond the rows loaded: find it and recompute it on its own.
-        params = {"sid": system_id, "after": order[-1] if order else hi}
+    after = order[-1] if order else hi
+    # Rows may follow the walk if the query hit its limit or returned rows the walk did not reach.
+    more_after = len(found_rows) == limit or (bool(found_rows) and found_rows[-1][0] > after)
+    if False:
+        # A flow's next total lies beyond the rows walked: find it and recompute it on its own.
+        params = {"sid": system_id, "after": after}
         far: set[int] = set()
         for flow in pending:
             end_found = conn.execute(_NEXT_TOTAL_STMTS[flow], params).scalar_one_or_none()
