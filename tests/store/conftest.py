@@ -61,7 +61,7 @@ def system_id(engine: Engine) -> int:
 def write(
     engine: Engine, system_id: int, readings: Sequence[Reading], *, now: int = LATER
 ) -> writer.WriteResult:
-    """Write readings in one transaction, received when they were taken (or at ``now``)."""
+    """Write readings in one transaction, received and stamped at ``now``."""
     with engine.begin() as conn:
         return writer.write_readings(conn, system_id, readings, received_time=now, now=now)
 

@@ -431,6 +431,27 @@ def test_total_rise_reaches_rows_beyond_the_next_one(engine: Engine, system_id: 
     assert row_5m(engine, system_id, at(12, 35))["solar_interval_wh"] == 500
 
 
+def test_total_rise_reaches_rows_the_walk_did_not_reach(engine: Engine, system_id: int) -> None:
+    write(engine, system_id, [totals(at(12, 31), 1.5)])
+    write(engine, system_id, [Reading(inverter_time=at(12, 11), solar_w=5)])
+    # 12:05 and 12:10 are new; the walk ends at 12:15 (the next row), short of 12:35.
+    result = write(engine, system_id, [totals(at(12, 1), 1.0), Reading(inverter_time=at(12, 6), solar_w=5)])
+    assert result.intervals == (at(12, 5), at(12, 10), at(12, 15), at(12, 35))
+    assert row_5m(engine, system_id, at(12, 35))["solar_interval_wh"] == 500
+
+
+def test_negative_pushed_energy_counts_zero(engine: Engine, system_id: int) -> None:
+    write(
+        engine,
+        system_id,
+        [
+            Reading(inverter_time=at(12, 1), grid_out_wh_interval=-5.0),
+            Reading(inverter_time=at(12, 2), grid_out_wh_interval=2.0),
+        ],
+    )
+    assert row_5m(engine, system_id, at(12, 5))["grid_out_wh_interval"] == 0
+
+
 def test_batch_spanning_days_is_processed_a_day_at_a_time(engine: Engine, system_id: int) -> None:
     write(engine, system_id, [totals(at(12, 1), 1.0), totals(at(12, 6, day=1), 2.0)])
     # Two chunks: the first one's next row is the second one's target, recomputed there.

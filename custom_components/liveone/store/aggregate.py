@@ -483,7 +483,7 @@ def _recompute_chunk(
     after = order[-1] if order else hi
     # Rows may follow the walk if the query hit its limit or returned rows the walk did not reach.
     more_after = len(found_rows) == limit or (bool(found_rows) and found_rows[-1][0] > after)
-    if False:
+    if changed and pending and more_after:
         # A flow's next total lies beyond the rows walked: find it and recompute it on its own.
         params = {"sid": system_id, "after": after}
         far: set[int] = set()
