@@ -142,7 +142,9 @@ async def test_store_failure_while_preparing_retries_setup(
 ) -> None:
     freezer.move_to(NOON_LOCAL)
     mock_config_entry.add_to_hass(hass)
-    with patch("custom_components.liveone.store.Store.async_latest_reading", side_effect=StoreError("locked")):
+    with patch(
+        "custom_components.liveone.store.Store.async_latest_reading", side_effect=StoreError("locked")
+    ):
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
