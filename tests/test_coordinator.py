@@ -40,7 +40,7 @@ async def _polling_status(entry: MockConfigEntry) -> tuple[object, ...]:
 async def test_vendor_errors_are_recorded_and_recovered(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    with patch.object(DemoClient, "async_get_reading", side_effect=ConnectError("503 Service Unavailable")):
+    with patch.object(DemoClient, "async_get_readings", side_effect=ConnectError("503 Service Unavailable")):
         await async_next_poll(hass, freezer, 2)
         assert hass.states.get(SOLAR).state == STATE_UNAVAILABLE
     assert await _polling_status(init_integration) == (3, 1, 2, "ConnectError: 503 Service Unavailable")
@@ -65,7 +65,7 @@ async def test_error_types_map_to_ha_errors(
 ) -> None:
     coordinator = init_integration.runtime_data
     with (
-        patch.object(coordinator.client, "async_get_reading", side_effect=error),
+        patch.object(coordinator.client, "async_get_readings", side_effect=error),
         pytest.raises(expected),
     ):
         await coordinator._async_update_data()
@@ -76,7 +76,7 @@ async def test_failed_poll_is_still_counted_when_the_store_also_fails(
 ) -> None:
     coordinator = init_integration.runtime_data
     with (
-        patch.object(coordinator.client, "async_get_reading", side_effect=ConnectError("timeout")),
+        patch.object(coordinator.client, "async_get_readings", side_effect=ConnectError("timeout")),
         patch.object(coordinator.store, "async_record_poll", side_effect=StoreError("locked")),
         pytest.raises(UpdateFailed),
     ):
@@ -105,7 +105,7 @@ async def test_repeated_reading_keeps_the_data(
     """A vendor that sends the same inverter time again is 'no new data', not an error."""
     coordinator = init_integration.runtime_data
     first = coordinator.data
-    with patch.object(coordinator.client, "async_get_reading", AsyncMock(return_value=first.reading)):
+    with patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[first.reading])):
         await async_next_poll(hass, freezer)
     assert coordinator.last_update_success
     assert coordinator.data is first
@@ -149,3 +149,58 @@ async def test_store_failure_while_preparing_retries_setup(
         await hass.async_block_till_done()
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert "Unexpected error" not in caplog.text
+
+
+async def test_poll_clock_drift_neither_repeats_nor_skips_minutes(
+    hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """HA's refresh fires near the minute boundary, a little early or late; every minute is stored once."""
+    coordinator = init_integration.runtime_data
+    for moment in (
+        "2025-08-17T02:00:59.8+00:00",
+        "2025-08-17T02:02:00.3+00:00",
+        "2025-08-17T02:02:59.9+00:00",
+    ):
+        freezer.move_to(moment)
+        await coordinator.async_refresh()
+
+    def _times() -> list[int]:
+        with coordinator.store.engine.connect() as conn:
+            return list(conn.execute(sa.text("SELECT inverter_time FROM readings ORDER BY 1")).scalars())
+
+    assert await coordinator.store.async_run(_times) == [1755396000, 1755396060, 1755396120]
+    assert coordinator.data.reading.inverter_time == 1755396120
+
+
+async def test_first_poll_without_new_data_shows_the_stored_reading(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    setup_liveone: str,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    """After a restart, an inverter that has not moved on still shows its last stored reading."""
+    freezer.move_to(NOON_LOCAL)
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    stored = mock_config_entry.runtime_data.data.reading
+    assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+    with patch(
+        "custom_components.liveone.coordinator.DemoCoordinator._async_fetch", AsyncMock(return_value=[])
+    ):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.runtime_data.data.reading == stored
+    assert hass.states.get(SOLAR).state == str(stored.solar_w)
+
+
+async def test_store_failure_reading_the_stored_data_is_not_ready(
+    hass: HomeAssistant, init_integration: MockConfigEntry
+) -> None:
+    coordinator = init_integration.runtime_data
+    coordinator.data = None  # as at a first poll
+    with (
+        patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[])),
+        patch.object(coordinator.store, "async_latest_reading", side_effect=StoreError("locked")),
+        pytest.raises(UpdateFailed),
+    ):
+        await coordinator._async_update_data()

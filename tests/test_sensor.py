@@ -144,16 +144,16 @@ async def test_daily_job_runs_at_0005_local(
     days = await _rows_async(hass, entry, "SELECT day FROM readings_agg_1d ORDER BY day")
     assert days == [("2025-08-16",)]
 
-    # HA misses midnight (no polls from 23:50); the poll at 00:04 lands in the 18th's first interval.
-    freezer.move_to("2025-08-17T14:04:30+00:00")
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    assert await _rows_async(hass, entry, "SELECT max(inverter_time) FROM readings") == [(1755439440,)]
-    assert await _rows_async(hass, entry, "SELECT day FROM readings_agg_1d ORDER BY day") == [("2025-08-16",)]
-
-    freezer.move_to("2025-08-17T14:05:00+00:00")  # 00:05 AEST on the 18th
-    async_fire_time_changed(hass)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    # The system goes quiet at 23:50 (no new readings), so no write completes the 17th.
+    with patch.object(entry.runtime_data.client, "async_get_readings", return_value=[]):
+        await async_next_poll(hass, freezer, 14)
+        assert await _rows_async(hass, entry, "SELECT max(inverter_time) FROM readings") == [(1755438600,)]
+        assert await _rows_async(hass, entry, "SELECT day FROM readings_agg_1d ORDER BY day") == [
+            ("2025-08-16",)
+        ]
+        freezer.move_to("2025-08-17T14:05:00+00:00")  # 00:05 AEST on the 18th: the job runs
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
     rows = await _rows_async(
         hass, entry, "SELECT day, interval_count, solar_kwh FROM readings_agg_1d ORDER BY day"
     )

@@ -138,13 +138,31 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
 
         await self._async_store(started, readings)
         newest = max(readings, key=lambda reading: reading.inverter_time, default=None)
-        if newest is None or (
-            self.data is not None and newest.inverter_time <= self.data.reading.inverter_time
-        ):
-            if self.data is None:
-                raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
-            return self.data
-        return LiveOneData(reading=newest.normalized(), received_time=dt_util.utcnow())
+        # The coordinator has no data before its first successful refresh (HA types it as always set).
+        current: LiveOneData | None = self.data
+        if newest is not None and (current is None or newest.inverter_time > current.reading.inverter_time):
+            return LiveOneData(reading=newest.normalized(), received_time=dt_util.utcnow())
+        if current is not None:
+            return current  # no new data: not an error
+        return await self._async_stored_data()
+
+    async def _async_stored_data(self) -> LiveOneData:
+        """Return the newest stored reading, for a first poll that brought nothing new.
+
+        That happens after a restart when the inverter has not moved on, or right after a backfill.
+        """
+        try:
+            stored = await self.store.async_latest_reading(self.system_id)
+        except StoreError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="store_unavailable",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        if stored is None:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
+        received = stored.received_time or stored.reading.inverter_time
+        return LiveOneData(reading=stored.reading, received_time=datetime.fromtimestamp(received, UTC))
 
     async def _async_store(self, started: float, readings: list[Reading]) -> None:
         """Write a poll to the store; if the store fails, keep the readings for the next poll.
@@ -246,8 +264,8 @@ class DemoCoordinator(LiveOneCoordinator):
         )
 
     async def _async_fetch(self) -> list[Reading]:
-        """Return the simulated reading of the current minute."""
-        return [await self.client.async_get_reading(dt_util.utcnow().timestamp())]
+        """Return the simulated readings of every minute since the last poll."""
+        return await self.client.async_get_readings(dt_util.utcnow().timestamp())
 
 
 def _simulate(client: DemoClient, start: int, end: int) -> list[Reading]:

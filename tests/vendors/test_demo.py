@@ -437,3 +437,18 @@ def test_invalid_sites_are_refused(changes: dict[str, float]) -> None:
     values.update(changes)
     with pytest.raises(ValueError):
         DemoSite(**values)  # type: ignore[arg-type]
+
+
+async def test_client_returns_every_minute_since_the_last_poll() -> None:
+    client = DemoClient(SYDNEY)
+    start = utc(2025, 2, 3, 2, 0)
+    first = await client.async_get_readings(start + 30)
+    assert [r.inverter_time for r in first] == [start]
+    assert await client.async_get_readings(start + 59.9) == []  # same minute: nothing new
+    later = await client.async_get_readings(start + 3 * 60 + 0.2)
+    assert [r.inverter_time for r in later] == [start + 60, start + 120, start + 180]
+    # After a long pause only the last hour is returned, continuing the same simulation.
+    resumed = await client.async_get_readings(start + 5 * 3600)
+    assert len(resumed) == 60
+    assert resumed[0].inverter_time == start + 4 * 3600 + 60
+    assert resumed[0].solar_kwh_total >= later[-1].solar_kwh_total

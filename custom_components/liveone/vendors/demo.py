@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 MAX_CATCH_UP = 7 * 86400
 """The longest gap (seconds) simulated minute by minute; beyond it the clock jumps, keeping the state."""
+MAX_POLL_CATCH_UP = 3600
+"""A poll returns at most this many seconds of missed minutes (see DemoClient.async_get_readings)."""
 
 START_SOC = 50.0
 """SOC (%) of a system that starts fresh."""
@@ -636,6 +638,27 @@ class DemoClient:
 
         """
         return self._system.advance_to(int(now))
+
+    async def async_get_readings(self, now: float) -> list[Reading]:
+        """Return every whole minute's reading since the last one, up to ``now`` (oldest first).
+
+        A poller's clock drifts around the minute boundary (Home Assistant's coordinator may fire at
+        12:00:59.8 and then 12:02:00.1); returning each minute not yet returned means no minute is
+        repeated or skipped. After a long pause only the last :data:`MAX_POLL_CATCH_UP` seconds are
+        returned (the minutes before are simulated, so totals and SOC stay continuous).
+
+        Args:
+            now: Unix time (seconds, UTC).
+
+        Returns:
+            The new readings; empty when the current minute was already returned.
+
+        """
+        last = self._system.last
+        if last is None:
+            return [self._system.advance_to(int(now))]
+        start = max(last.inverter_time, int(now) - MAX_POLL_CATCH_UP)
+        return list(self._system.readings_between(start, int(now)))
 
     async def async_backfill(self, start: int, end: int) -> list[Reading]:
         """Return one reading per whole minute in ``(start, end]`` (computed inline; keep ranges short).
