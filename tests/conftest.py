@@ -17,6 +17,7 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+import sqlalchemy as sa
 from syrupy.assertion import SnapshotAssertion
 
 import custom_components.liveone  # noqa: F401  (must come before Home Assistant's loader runs)
@@ -44,15 +45,30 @@ DEMO_ENTRY_DATA = {
 NOON_LOCAL = "2025-08-17T02:00:00+00:00"
 
 
-@pytest.fixture
-def mock_config_entry() -> MockConfigEntry:
-    """A demo system's config entry (not yet added to hass)."""
+def demo_entry(**data: object) -> MockConfigEntry:
+    """A demo system's config entry, with ``data`` overriding the defaults (e.g. ``backfill_days=1``)."""
     return MockConfigEntry(
         domain=DOMAIN,
         title="Demo Home",
         unique_id="demo_demo_home",
-        data=dict(DEMO_ENTRY_DATA),
+        data={**DEMO_ENTRY_DATA, **data},
     )
+
+
+def query_db(db_url: str, sql: str) -> list[tuple[object, ...]]:
+    """Read a store file directly with its own engine (for tests that check what was written)."""
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(sql))]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """A demo system's config entry (not yet added to hass)."""
+    return demo_entry()
 
 
 @pytest.fixture

@@ -9,22 +9,14 @@ import subprocess
 import sys
 
 import pytest
-import sqlalchemy as sa
 
 from custom_components.liveone.store.cli import main, run
 from custom_components.liveone.vendors.demo import DemoSite, DemoSystem
 
+from .conftest import query_db
+
 ROOT = Path(__file__).resolve().parent.parent
 START = 1_755_352_800  # 2025-08-17 00:00 AEST (UTC+10)
-
-
-def _query(db: str, sql: str) -> list[tuple[object, ...]]:
-    engine = sa.create_engine(db)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
 
 
 async def _run(*argv: str) -> tuple[int, str]:
@@ -52,24 +44,24 @@ async def test_init_add_ingest_aggregate(db_url: str, tmp_path: Path) -> None:
     code, out = await _run("--db", db_url, "ingest", str(tmp_path / "day.jsonl"))
     assert code == 0
     assert f"ingested {lines} new readings of {lines} lines" in out
-    assert _query(db_url, "SELECT count(*) FROM readings") == [(2880,)]
-    assert _query(db_url, "SELECT count(*) FROM readings_agg_5m") == [(576,)]  # 288 a day
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(2880,)]
+    assert query_db(db_url, "SELECT count(*) FROM readings_agg_5m") == [(576,)]  # 288 a day
 
     # Ingesting the same file again adds nothing.
     code, out = await _run("--db", db_url, "ingest", str(tmp_path / "day.jsonl"))
     assert "ingested 0 new readings" in out
 
-    before = _query(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
+    before = query_db(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
     code, out = await _run("--db", db_url, "aggregate", "--system", "1")
     assert code == 0
     assert "from 2025-08-17 to 2025-08-18" in out
-    days = _query(db_url, "SELECT day, interval_count FROM readings_agg_1d ORDER BY day")
+    days = query_db(db_url, "SELECT day, interval_count FROM readings_agg_1d ORDER BY day")
     assert days[:2] == [("2025-08-17", 288), ("2025-08-18", 288)]
     code, out = await _run(
         "--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-17", "--to", "2025-08-17"
     )
     assert "from 2025-08-17 to 2025-08-17" in out
-    after = _query(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
+    after = query_db(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
     # A rebuild reproduces the incremental rows (apart from the updated_at stamp).
     assert [row[:-1] for row in after[:2]] == [row[:-1] for row in before[:2]]
 
@@ -112,7 +104,7 @@ def test_bad_line_stops_before_anything_is_written(
     path.write_text(f"{good}\n{line}\n\n")
     assert main(["--db", db_url, "ingest", str(path)]) == 1
     assert message in capsys.readouterr().err
-    assert _query(db_url, "SELECT count(*) FROM readings") == [(0,)]
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(0,)]
 
 
 def test_missing_file_is_an_error(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

@@ -8,7 +8,6 @@ from homeassistant.components.recorder import Recorder
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.recorder.common import (
     async_wait_recording_done,
     do_adhoc_statistics,
@@ -17,7 +16,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import (
 
 from custom_components.liveone.const import DOMAIN
 
-from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll
+from .conftest import NOON_LOCAL, async_next_poll, demo_entry
 
 SOLAR = "sensor.demo_home_solar_energy"
 GRID_IN = "sensor.demo_home_grid_import_energy"
@@ -35,12 +34,7 @@ async def test_energy_dashboard_validation_passes(
 ) -> None:
     freezer.move_to(NOON_LOCAL)
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Demo Home",
-        unique_id="demo_demo_home",
-        data={**DEMO_ENTRY_DATA, "backfill_days": 1},
-    )
+    entry = demo_entry(backfill_days=1)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
@@ -98,9 +92,7 @@ async def test_validation_would_catch_a_broken_sensor(
     """The same check reports a problem for an entity that is not an energy total (so it can fail)."""
     freezer.move_to(NOON_LOCAL)
     assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
-    entry = MockConfigEntry(
-        domain=DOMAIN, title="Demo Home", unique_id="demo_demo_home", data=DEMO_ENTRY_DATA
-    )
+    entry = demo_entry()
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

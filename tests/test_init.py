@@ -13,25 +13,15 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
-import sqlalchemy as sa
 
 from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.shared_store import DATA_SHARED_STORE
 
-from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL
+from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL, query_db
 
 
 def _store_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("liveone_store")]
-
-
-def _query(db_url: str, sql: str) -> list[tuple[object, ...]]:
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return [tuple(row) for row in conn.execute(sa.text(sql))]
-    finally:
-        engine.dispose()
 
 
 async def test_setup_and_unload_leave_nothing_behind(
@@ -49,10 +39,10 @@ async def test_setup_and_unload_leave_nothing_behind(
     assert hass.data[DATA_SHARED_STORE].store is None
     assert hass.states.get("sensor.demo_home_solar_power").state == STATE_UNAVAILABLE
     # The system and its first reading are in the file.
-    assert _query(db_url, "SELECT vendor_type, vendor_site_id, status, timezone_offset_min FROM systems") == [
-        ("demo", "demo_home", "active", 600)
-    ]
-    assert _query(db_url, "SELECT count(*) FROM readings") == [(1,)]
+    assert query_db(
+        db_url, "SELECT vendor_type, vendor_site_id, status, timezone_offset_min FROM systems"
+    ) == [("demo", "demo_home", "active", 600)]
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(1,)]
 
 
 async def test_two_systems_share_one_store(
@@ -77,7 +67,7 @@ async def test_two_systems_share_one_store(
     assert await hass.config_entries.async_unload(second.entry_id)
     assert shared.store is None
     assert _store_threads() == []
-    assert sorted(_query(db_url, "SELECT vendor_site_id FROM systems")) == [("demo_home",), ("shed",)]
+    assert sorted(query_db(db_url, "SELECT vendor_site_id FROM systems")) == [("demo_home",), ("shed",)]
 
 
 async def test_device_and_entities(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
@@ -102,8 +92,8 @@ async def test_remove_entry_keeps_history_and_marks_removed(
     assert await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
     assert _store_threads() == []
-    assert _query(db_url, "SELECT status FROM systems") == [("removed",)]
-    assert _query(db_url, "SELECT count(*) FROM readings") == [(1,)]
+    assert query_db(db_url, "SELECT status FROM systems") == [("removed",)]
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(1,)]
 
 
 async def test_store_closes_when_home_assistant_stops(

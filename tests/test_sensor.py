@@ -18,11 +18,10 @@ from pytest_homeassistant_custom_component.common import (
 import sqlalchemy as sa
 from syrupy.assertion import SnapshotAssertion
 
-from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.store import StoreError
 from custom_components.liveone.vendors.demo import DemoSystem
 
-from .conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll
+from .conftest import NOON_LOCAL, async_next_poll, demo_entry
 
 
 def _rows(entry: MockConfigEntry, sql: str) -> list[tuple[object, ...]]:
@@ -48,12 +47,7 @@ async def test_entity_states_snapshot(
 ) -> None:
     """A day of simulated history first, so that the energy totals are not all zero."""
     freezer.move_to(NOON_LOCAL)
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Demo Home",
-        unique_id="demo_demo_home",
-        data={**DEMO_ENTRY_DATA, "backfill_days": 1},
-    )
+    entry = demo_entry(backfill_days=1)
     entry.add_to_hass(hass)
     with patch("custom_components.liveone.PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(entry.entry_id)
@@ -131,12 +125,7 @@ async def test_daily_job_runs_at_0005_local(
 ) -> None:
     """Set up at 23:50 local with a day of history; at 00:05 the day that just ended is aggregated."""
     freezer.move_to("2025-08-17T13:50:00+00:00")  # 23:50 AEST on the 17th
-    entry = MockConfigEntry(
-        domain=DOMAIN,
-        title="Demo Home",
-        unique_id="demo_demo_home",
-        data={**DEMO_ENTRY_DATA, "backfill_days": 1},
-    )
+    entry = demo_entry(backfill_days=1)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()

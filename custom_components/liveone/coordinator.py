@@ -56,6 +56,14 @@ class LiveOneData:
         return max(0.0, (self.received_time - self.inverter_time).total_seconds())
 
 
+def _store_failed(err: StoreError) -> UpdateFailed:
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="store_unavailable",
+        translation_placeholders={"error": str(err)},
+    )
+
+
 class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
     """Poll one system, write every reading to the store, keep the newest."""
 
@@ -108,11 +116,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
             await self._async_prepare()
             await self.async_run_daily_aggregation()
         except StoreError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="store_unavailable",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _store_failed(err) from err
 
     async def _async_prepare(self) -> None:
         """Prepare the vendor client before the first poll (log in, resume state, backfill)."""
@@ -154,11 +158,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         try:
             stored = await self.store.async_latest_reading(self.system_id)
         except StoreError as err:
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="store_unavailable",
-                translation_placeholders={"error": str(err)},
-            ) from err
+            raise _store_failed(err) from err
         if stored is None:
             raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
         received = stored.received_time or stored.reading.inverter_time
