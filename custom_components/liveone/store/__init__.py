@@ -20,14 +20,16 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..vendors.model import Reading
-from . import aggregate, systems as systems_mod, writer
+from ..vendors.model import PointReading, Reading
+from . import aggregate, points, systems as systems_mod, writer
 from .engine import create_engine, default_url, redact_url
 from .migrations import SchemaTooNewError, migrate
+from .points import PointWriteResult
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
 
 __all__ = [
+    "PointWriteResult",
     "Store",
     "StoreError",
     "StoredReading",
@@ -199,6 +201,15 @@ class Store:
             functools.partial(writer.write_readings, received_time=stamp, now=int(time.time())),
             system_id,
             readings,
+        )
+
+    async def async_write_points(
+        self, system_id: int, values: Sequence[PointReading], *, received_time_ms: int | None = None
+    ) -> PointWriteResult:
+        """Store monitoring-point values (creating points on first sight) and their 5-minute rows."""
+        stamp = int(time.time() * 1000) if received_time_ms is None else received_time_ms
+        return await self.async_transaction(
+            functools.partial(points.write_points, received_time_ms=stamp), system_id, values
         )
 
     async def async_catch_up_days(self, system_id: int, today: date) -> list[str]:

@@ -166,3 +166,26 @@ class Reading:
 
 
 READING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Reading))
+
+
+POINT_QUALITIES: tuple[str, ...] = ("good", "error", "estimated", "interpolated")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PointReading:
+    """One value of one monitoring point of a multi-point system (Mondo Power), as ``point_readings`` holds.
+
+    A point is identified within its system by ``(point_id, point_sub_id)``; ``point_sub_id`` names the
+    metric (``power``, ``energy``). ``value`` is ``None`` when the point reported an error.
+    """
+
+    point_id: str
+    point_sub_id: str
+    name: str
+    metric_type: str
+    metric_unit: str
+    measurement_time_ms: int
+    value: float | None
+    subsystem: str | None = None
+    error: str | None = None
+    data_quality: str = "good"
