@@ -154,15 +154,16 @@ def _recompute_point(conn: Connection, pid: int, ends: set[int], stamp: int) -> 
         end = point_interval_end(ms)
         if end in ends:
             grouped[end].append(value)
-    existing = {
-        end: row_id
-        for end, row_id in conn.execute(
+    existing = dict(
+        conn.execute(
             sa.select(point_readings_agg_5m.c.interval_end, point_readings_agg_5m.c.id).where(
                 point_readings_agg_5m.c.point_id == pid,
                 point_readings_agg_5m.c.interval_end.between(first, last),
             )
         )
-    }
+        .tuples()
+        .all()
+    )
     for end, found in grouped.items():
         good = [v for v in found if v is not None]
         values = {
