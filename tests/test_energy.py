@@ -18,11 +18,50 @@ from custom_components.liveone.const import DOMAIN
 
 from .conftest import NOON_LOCAL, async_next_poll, demo_entry
 
-SOLAR = "sensor.demo_home_solar_energy"
-GRID_IN = "sensor.demo_home_grid_import_energy"
-GRID_OUT = "sensor.demo_home_grid_export_energy"
-BATTERY_IN = "sensor.demo_home_battery_charge_energy"
-BATTERY_OUT = "sensor.demo_home_battery_discharge_energy"
+
+async def assert_energy_dashboard_valid(hass: HomeAssistant, device: str) -> None:
+    """Wire a system's energy sensors into the Energy dashboard and assert HA's validator is happy."""
+    sensor = f"sensor.{device}_{{}}_energy".format
+    assert await async_setup_component(hass, "energy", {})
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update(
+        {
+            "energy_sources": [
+                {"type": "solar", "stat_energy_from": sensor("solar"), "config_entry_solar_forecast": None},
+                {
+                    "type": "grid",
+                    "flow_from": [
+                        {
+                            "stat_energy_from": sensor("grid_import"),
+                            "stat_cost": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": None,
+                        }
+                    ],
+                    "flow_to": [
+                        {
+                            "stat_energy_to": sensor("grid_export"),
+                            "stat_compensation": None,
+                            "entity_energy_price": None,
+                            "number_energy_price": None,
+                        }
+                    ],
+                    "cost_adjustment_day": 0,
+                },
+                {
+                    "type": "battery",
+                    "stat_energy_from": sensor("battery_discharge"),
+                    "stat_energy_to": sensor("battery_charge"),
+                },
+            ],
+            "device_consumption": [],
+        }
+    )
+    await async_wait_recording_done(hass)
+    do_adhoc_statistics(hass, start=get_start_time(dt_util.utcnow()))
+    await async_wait_recording_done(hass)
+    result = (await energy_validate.async_validate(hass)).as_dict()
+    assert result == {"energy_sources": [[], [], []], "device_consumption": []}
 
 
 async def test_energy_dashboard_validation_passes(
@@ -40,46 +79,7 @@ async def test_energy_dashboard_validation_passes(
     await hass.async_block_till_done()
     await async_next_poll(hass, freezer, 3)
 
-    assert await async_setup_component(hass, "energy", {})
-    manager = await energy_data.async_get_manager(hass)
-    await manager.async_update(
-        {
-            "energy_sources": [
-                {"type": "solar", "stat_energy_from": SOLAR, "config_entry_solar_forecast": None},
-                {
-                    "type": "grid",
-                    "flow_from": [
-                        {
-                            "stat_energy_from": GRID_IN,
-                            "stat_cost": None,
-                            "entity_energy_price": None,
-                            "number_energy_price": None,
-                        }
-                    ],
-                    "flow_to": [
-                        {
-                            "stat_energy_to": GRID_OUT,
-                            "stat_compensation": None,
-                            "entity_energy_price": None,
-                            "number_energy_price": None,
-                        }
-                    ],
-                    "cost_adjustment_day": 0,
-                },
-                {"type": "battery", "stat_energy_from": BATTERY_OUT, "stat_energy_to": BATTERY_IN},
-            ],
-            "device_consumption": [],
-        }
-    )
-    await async_wait_recording_done(hass)
-    do_adhoc_statistics(hass, start=get_start_time(dt_util.utcnow()))
-    await async_wait_recording_done(hass)
-
-    result = (await energy_validate.async_validate(hass)).as_dict()
-    assert result == {
-        "energy_sources": [[], [], []],
-        "device_consumption": [],
-    }
+    await assert_energy_dashboard_valid(hass, "demo_home")
 
 
 async def test_validation_would_catch_a_broken_sensor(

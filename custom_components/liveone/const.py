@@ -16,6 +16,14 @@ CONF_TIMEZONE_OFFSET: Final = "timezone_offset_min"
 CONF_DB_URL: Final = "db_url"
 
 VENDOR_DEMO: Final = "demo"
+VENDOR_SELECTRONIC: Final = "selectronic"
+
+CONF_SYSTEM_NUMBER: Final = "system_number"
+CONF_DETAILS: Final = "details"
+
+# Transient vendor errors (Select.Live's 500/503 bursts around minutes 48-52 and 504s around midnight)
+# keep the last reading shown for this many consecutive failed polls before entities go unavailable.
+TRANSIENT_GRACE_POLLS: Final = 5
 
 DEFAULT_SCAN_INTERVAL: Final = timedelta(minutes=1)
 DEFAULT_BACKFILL_DAYS: Final = 2

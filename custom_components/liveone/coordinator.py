@@ -13,24 +13,30 @@ from datetime import UTC, date, datetime, timedelta
 import time
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_LATITUDE, CONF_LONGITUDE
+from homeassistant.const import CONF_EMAIL, CONF_LATITUDE, CONF_LONGITUDE, CONF_PASSWORD
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
+from .accounts import async_acquire_selectlive, async_release_selectlive
 from .const import (
     CONF_BACKFILL_DAYS,
+    CONF_DETAILS,
     CONF_SITE_ID,
     CONF_TIMEZONE_OFFSET,
     CONF_VENDOR,
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     LOGGER,
+    TRANSIENT_GRACE_POLLS,
+    VENDOR_DEMO,
+    VENDOR_SELECTRONIC,
 )
 from .store import Store, StoreError, SystemInfo
 from .vendors.demo import DemoClient, DemoSite, site_details
 from .vendors.model import AuthError, Reading, VendorError
+from .vendors.selectronic import SelectLiveAccount
 
 type LiveOneConfigEntry = ConfigEntry[LiveOneCoordinator]
 
@@ -69,6 +75,14 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
 
     config_entry: LiveOneConfigEntry
 
+    transient_grace_polls = 0
+    """Consecutive failed polls (other than refused credentials) that keep the last reading shown.
+
+    0 makes entities unavailable at the first failure. A vendor whose service has known short outages
+    sets more, so that a burst does not flap every automation that uses its entities; Home Assistant
+    then logs once when the failure outlasts the grace and once when polling recovers.
+    """
+
     def __init__(
         self,
         hass: HomeAssistant,
@@ -94,6 +108,9 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         self.tz_offset_min: int = entry.data[CONF_TIMEZONE_OFFSET]
         self.info = info
         self._pending: list[Reading] = []
+        self._failed_polls = 0
+        self.last_response: str | None = None
+        """The vendor's raw answer to the current poll, kept in polling_status (set by _async_fetch)."""
         self._store_failing = False
 
     @classmethod
@@ -128,17 +145,31 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
     async def _async_update_data(self) -> LiveOneData:
         """Poll the vendor, store what it returned, and return the newest reading."""
         started = time.time()
+        self.last_response = None
         try:
             readings = await self._async_fetch()
         except VendorError as err:
             await self._async_record_failure(started, err)
             if isinstance(err, AuthError):
                 raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
+            self._failed_polls += 1
+            shown: LiveOneData | None = self.data
+            if shown is not None and self._failed_polls <= self.transient_grace_polls:
+                # A transient failure: keep showing the last reading (see transient_grace_polls).
+                LOGGER.debug(
+                    "%s: poll %d of %d allowed to fail: %s",
+                    self.config_entry.title,
+                    self._failed_polls,
+                    self.transient_grace_polls,
+                    err,
+                )
+                return shown
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="update_failed",
                 translation_placeholders={"error": str(err) or type(err).__name__},
             ) from err
+        self._failed_polls = 0
 
         await self._async_store(started, readings)
         newest = max(readings, key=lambda reading: reading.inverter_time, default=None)
@@ -173,7 +204,12 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         batch = [*self._pending, *readings]
         try:
             await self.store.async_record_poll(
-                self.system_id, self.vendor, batch, started=started, now=dt_util.utcnow().timestamp()
+                self.system_id,
+                self.vendor,
+                batch,
+                started=started,
+                last_response=self.last_response,
+                now=dt_util.utcnow().timestamp(),
             )
         except StoreError as err:
             self._pending = batch[-MAX_PENDING_READINGS:]
@@ -272,5 +308,40 @@ def _simulate(client: DemoClient, start: int, end: int) -> list[Reading]:
     return list(client.system.readings_between(start, end))
 
 
-COORDINATORS: dict[str, type[LiveOneCoordinator]] = {"demo": DemoCoordinator}
+class SelectronicCoordinator(LiveOneCoordinator):
+    """A Selectronic SP PRO through Select.Live: one hfdata poll a minute."""
+
+    transient_grace_polls = TRANSIENT_GRACE_POLLS
+    account: SelectLiveAccount
+
+    @classmethod
+    def system_info(cls, entry: ConfigEntry) -> SystemInfo:
+        """Describe the system with the details the config flow read from Select.Live."""
+        details: dict[str, str | None] = entry.data.get(CONF_DETAILS, {})
+        return replace(
+            super().system_info(entry),
+            model=details.get("model"),
+            serial=details.get("serial"),
+            ratings=details.get("ratings"),
+            solar_size=details.get("solar_size"),
+            battery_size=details.get("battery_size"),
+        )
+
+    async def _async_prepare(self) -> None:
+        """Use the account's shared client (one login for all of its systems)."""
+        email, password = self.config_entry.data[CONF_EMAIL], self.config_entry.data[CONF_PASSWORD]
+        self.account = async_acquire_selectlive(self.hass, email, password)
+        self.config_entry.async_on_unload(lambda: async_release_selectlive(self.hass, email, password))
+
+    async def _async_fetch(self) -> list[Reading]:
+        """Return the system's current reading (Select.Live keeps no history to fetch)."""
+        hfdata = await self.account.async_get_hfdata(self.site_id)
+        self.last_response = hfdata.body
+        return [hfdata.reading]
+
+
+COORDINATORS: dict[str, type[LiveOneCoordinator]] = {
+    VENDOR_DEMO: DemoCoordinator,
+    VENDOR_SELECTRONIC: SelectronicCoordinator,
+}
 """The coordinator class of each vendor type."""
