@@ -13,7 +13,7 @@ from homeassistant.config_entries import SOURCE_REAUTH, SOURCE_USER, ConfigEntry
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -450,3 +450,21 @@ async def test_energy_dashboard_validation_passes_for_selectronic(
         await _poll(hass, freezer, selectlive)
     await assert_energy_dashboard_valid(hass, "daylesford_home")
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_system_details_reach_the_store_and_the_device(
+    hass: HomeAssistant, selectronic: MockConfigEntry
+) -> None:
+    assert await _rows(
+        selectronic,
+        "SELECT vendor_type, vendor_site_id, display_name, model, serial, ratings, solar_size, battery_size FROM systems",
+    ) == [
+        ("selectronic", "1586", "Daylesford Home", "SPMC482-AU", "221452", "7.5kW, 48V", "9 kW", "14.3 kWh")
+    ]
+    device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "selectronic_1586")})
+    assert device is not None
+    assert (device.manufacturer, device.model, device.serial_number) == (
+        "Selectronic",
+        "SPMC482-AU",
+        "221452",
+    )
