@@ -204,3 +204,17 @@ async def test_store_failure_reading_the_stored_data_is_not_ready(
         pytest.raises(UpdateFailed),
     ):
         await coordinator._async_update_data()
+
+
+def test_base_coordinator_knows_no_vendor_details(mock_config_entry: MockConfigEntry) -> None:
+    """A vendor without a details page adds a system with just its identity."""
+    from custom_components.liveone.coordinator import LiveOneCoordinator
+
+    assert LiveOneCoordinator.system_details(mock_config_entry) == {}
+    info = LiveOneCoordinator.system_info(mock_config_entry)
+    assert (info.vendor_type, info.vendor_site_id, info.model, info.serial) == (
+        "demo",
+        "demo_home",
+        None,
+        None,
+    )

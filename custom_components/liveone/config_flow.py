@@ -152,6 +152,12 @@ class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
 
     async def async_step_selectronic(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the Select.Live account and test it."""
+        return await self._async_credentials_step("selectronic", user_input, user_input)
+
+    async def _async_credentials_step(
+        self, step_id: str, user_input: dict[str, Any] | None, suggested: Mapping[str, Any] | None
+    ) -> ConfigFlowResult:
+        """Show the account form; once the account works, go on to pick the system."""
         errors: dict[str, str] = {}
         if user_input is not None:
             errors = await self._async_selectlive_login(
@@ -160,8 +166,8 @@ class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
             if not errors:
                 return await self.async_step_pick_system()
         return self.async_show_form(
-            step_id="selectronic",
-            data_schema=self.add_suggested_values_to_schema(CREDENTIALS_SCHEMA, user_input),
+            step_id=step_id,
+            data_schema=self.add_suggested_values_to_schema(CREDENTIALS_SCHEMA, suggested),
             errors=errors,
         )
 
@@ -263,17 +269,6 @@ class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         if entry.data[CONF_VENDOR] != VENDOR_SELECTRONIC:
             return self.async_abort(reason="reconfigure_not_supported")
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = await self._async_selectlive_login(
-                user_input[CONF_EMAIL].strip(), user_input[CONF_PASSWORD]
-            )
-            if not errors:
-                return await self.async_step_pick_system()
-        return self.async_show_form(
-            step_id="reconfigure",
-            data_schema=self.add_suggested_values_to_schema(
-                CREDENTIALS_SCHEMA, user_input or {CONF_EMAIL: entry.data[CONF_EMAIL]}
-            ),
-            errors=errors,
+        return await self._async_credentials_step(
+            "reconfigure", user_input, user_input or {CONF_EMAIL: entry.data[CONF_EMAIL]}
         )

@@ -8,7 +8,8 @@ needs one, :meth:`_async_prepare`).
 from __future__ import annotations
 
 from abc import abstractmethod
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 import time
 
@@ -114,13 +115,24 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         self._store_failing = False
 
     @classmethod
+    def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
+        """Return what the vendor says about the system: model, serial, ratings, solar/battery size."""
+        return {}
+
+    @classmethod
     def system_info(cls, entry: ConfigEntry) -> SystemInfo:
-        """Describe the entry's system for the store (vendors add model, serial, sizes)."""
+        """Describe the entry's system for the store and its device."""
+        details = cls.system_details(entry)
         return SystemInfo(
             vendor_type=entry.data[CONF_VENDOR],
             vendor_site_id=entry.data[CONF_SITE_ID],
             display_name=entry.title,
             timezone_offset_min=entry.data[CONF_TIMEZONE_OFFSET],
+            model=details.get("model"),
+            serial=details.get("serial"),
+            ratings=details.get("ratings"),
+            solar_size=details.get("solar_size"),
+            battery_size=details.get("battery_size"),
         )
 
     def local_today(self) -> date:
@@ -264,17 +276,9 @@ class DemoCoordinator(LiveOneCoordinator):
         )
 
     @classmethod
-    def system_info(cls, entry: ConfigEntry) -> SystemInfo:
-        """Describe the simulated system, with made-up model, serial and sizes."""
-        details = site_details(cls.demo_site(entry))
-        return replace(
-            super().system_info(entry),
-            model=details.get("model"),
-            serial=details.get("serial"),
-            ratings=details.get("ratings"),
-            solar_size=details.get("solar_size"),
-            battery_size=details.get("battery_size"),
-        )
+    def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
+        """Return the simulated system's made-up model, serial and sizes."""
+        return site_details(cls.demo_site(entry))
 
     async def _async_prepare(self) -> None:
         """Resume the simulation from the newest stored reading, or backfill history for a new system."""
@@ -315,17 +319,10 @@ class SelectronicCoordinator(LiveOneCoordinator):
     account: SelectLiveAccount
 
     @classmethod
-    def system_info(cls, entry: ConfigEntry) -> SystemInfo:
-        """Describe the system with the details the config flow read from Select.Live."""
-        details: dict[str, str | None] = entry.data.get(CONF_DETAILS, {})
-        return replace(
-            super().system_info(entry),
-            model=details.get("model"),
-            serial=details.get("serial"),
-            ratings=details.get("ratings"),
-            solar_size=details.get("solar_size"),
-            battery_size=details.get("battery_size"),
-        )
+    def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
+        """Return the details the config flow read from the system's Select.Live page."""
+        details: Mapping[str, str | None] = entry.data.get(CONF_DETAILS, {})
+        return details
 
     async def _async_prepare(self) -> None:
         """Use the account's shared client (one login for all of its systems)."""
