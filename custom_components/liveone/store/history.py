@@ -1,0 +1,389 @@
+"""History answers for one system at 5-minute, 30-minute and daily resolution (BEHAVIOUR.md section 6).
+
+This is the query layer behind the ``liveone/history`` WebSocket command and the HTTP view; it imports
+nothing from Home Assistant. The doors parse the request, call :func:`resolve_range` and then
+:func:`history` on the store's worker, and turn :class:`HistoryError` into a WebSocket error / HTTP 400.
+
+Slots. A slot is named by its END, like the store's 5-minute intervals: a reading at 12:05:00 lies in
+the 5-minute slot ending 12:05 and in the 30-minute slot ending 12:30. 5-minute and 30-minute slots lie
+on a grid of multiples of the interval in UTC (Unix seconds). For a system whose UTC offset is a whole
+or half hour this is also the local half-hour grid; for a quarter-hour offset (Nepal, Chatham) the
+30-minute slots end at :15 and :45 local time. A daily slot is the system's local date (by its fixed
+``timezone_offset_min``) and holds the 5-minute intervals ending in ``(local 00:00, next local 00:00]``.
+
+Ranges. A range is the half-open span ``(start, end]`` of instants; it is widened to the grid (start
+down, end up) and its slots are those whose end lies in it. So the slot holding ``end`` is the last one
+(with ``end`` = now, the current, still filling slot is included), and an ``end`` exactly on a slot
+boundary does not reach into the next slot: ``start`` = Aug 1 00:00, ``end`` = Aug 31 00:00 local at
+``1d`` gives the 30 days Aug 1 .. Aug 30. ``last`` counts back from the end of the slot holding ``end``
+(default now) and is rounded up to whole slots: ``24h`` at 5m is 288 slots, ``7d`` at 30m is 336 and
+``30d`` at 1d is 30 (today and the 29 days before it).
+
+Limits. The requested span (``end - start``, or ``last``) may be at most :data:`MAX_SPAN` of the
+interval; widening to the grid adds at most one slot.
+
+Units. Power in W (whole watts; a 30-minute average is the mean of the 5-minute averages present,
+rounded half away from zero), SOC in %, 5-minute and 30-minute energies in Wh, daily energies in kWh.
+A slot without data is ``null``; a 30-minute energy is the sum of the 5-minute energies present and
+``null`` only when none is.
+
+Queries. One statement per answer, through ``readings_agg_5m_system_interval_idx`` (5m, 30m) or
+``readings_agg_1d_system_day_idx`` (1d); the raw ``readings`` table is never read. The roll-up to
+30 minutes is done in Python over the 5-minute rows, so no dialect-specific SQL is needed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime, timedelta, timezone
+import re
+import time
+from typing import Any, Final
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from ..vendors.model import ENERGY_FLOWS, round_int
+from .schema import DAILY_ENERGY_COLUMNS, ENERGY_FLOWS_5M, POWER_STATS, readings_agg_1d, readings_agg_5m
+
+DAY: Final = 86_400
+
+INTERVALS: Final[Mapping[str, int]] = {"5m": 300, "30m": 1800, "1d": DAY}
+"""The intervals a history answer can have, and their length (s)."""
+
+MAX_SPAN: Final[Mapping[str, int]] = {"5m": 7 * DAY + DAY // 2, "30m": 30 * DAY, "1d": 390 * DAY}
+"""The longest span (s) that may be asked for at each interval."""
+
+_LAST_UNITS: Final = {"m": 60, "h": 3600, "d": DAY}
+_LAST_RE: Final = re.compile(r"\s*([0-9]{1,6})\s*([mhd])\s*")
+_EPOCH: Final = date(1970, 1, 1)
+
+
+class HistoryError(ValueError):
+    """A request the store refuses (bad range, unknown interval, too long); the message is user-facing."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Requests
+
+
+def parse_last(text: str) -> int:
+    """Return the span of a ``last`` parameter in seconds.
+
+    The form is a whole number followed by one unit: ``m`` minutes, ``h`` hours, ``d`` days (``13m``,
+    ``24h``, ``7d``); surrounding spaces are allowed, nothing else is.
+
+    Raises:
+        HistoryError: the text is not of that form, or is zero.
+
+    """
+    match = _LAST_RE.fullmatch(text) if isinstance(text, str) else None
+    if match is None:
+        raise HistoryError(
+            f"cannot read last={text!r}: use a whole number and a unit m (minutes), h (hours) or d (days),"
+            " like 24h or 7d"
+        )
+    seconds = int(match.group(1)) * _LAST_UNITS[match.group(2)]
+    if seconds <= 0:
+        raise HistoryError(f"last={text!r} is an empty range")
+    return seconds
+
+
+def parse_time(text: str, *, offset_min: int = 0) -> int:
+    """Return an ISO 8601 date-time (or date) as Unix seconds.
+
+    A time without a UTC offset, and a bare date (its 00:00), are taken in the fixed offset
+    ``offset_min`` (the system's ``timezone_offset_min``).
+
+    Raises:
+        HistoryError: the text is not ISO 8601.
+
+    """
+    try:
+        parsed = datetime.fromisoformat(text.strip())
+    except (AttributeError, TypeError, ValueError):
+        raise HistoryError(
+            f"cannot read the time {text!r}: use ISO 8601, like 2025-08-17T12:00:00+10:00"
+        ) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone(timedelta(minutes=offset_min)))
+    return int(parsed.timestamp())
+
+
+def _interval(interval: str) -> int:
+    seconds = INTERVALS.get(interval) if isinstance(interval, str) else None
+    if seconds is None:
+        raise HistoryError(f"unknown interval {interval!r}: use one of {', '.join(INTERVALS)}")
+    return seconds
+
+
+def _floor(t: int, step: int, shift: int) -> int:
+    """Round ``t`` down to the grid ``k * step - shift``."""
+    return (t + shift) // step * step - shift
+
+
+def _ceil(t: int, step: int, shift: int) -> int:
+    """Round ``t`` up to the grid ``k * step - shift``."""
+    return -(-(t + shift) // step) * step - shift
+
+
+def _grid_shift(interval: str, offset_min: int) -> int:
+    """Return the grid shift of an interval: 0 (UTC multiples) for 5m/30m, local midnights for 1d."""
+    return offset_min * 60 if interval == "1d" else 0
+
+
+def _describe(seconds: int) -> str:
+    return f"{seconds / DAY:g} days"
+
+
+def resolve_range(
+    *,
+    start: int | None,
+    end: int | None,
+    last: str | None,
+    interval: str,
+    now: int,
+    offset_min: int = 0,
+) -> tuple[int, int]:
+    """Turn a request's range into the grid-aligned ``(start, end)`` that :func:`history` answers.
+
+    Give either ``start`` (with ``end``, which defaults to ``now``) or ``last``, not both. The result
+    is the half-open span ``(start, end]`` on the interval's grid (see the module docs); ``offset_min``
+    is the system's ``timezone_offset_min``, used by the daily grid only.
+
+    Raises:
+        HistoryError: unknown interval, both or neither of ``start`` and ``last``, ``end`` without
+            ``start``, a malformed ``last``, a reversed or empty range, or one longer than
+            :data:`MAX_SPAN` allows.
+
+    """
+    step = _interval(interval)
+    shift = _grid_shift(interval, offset_min)
+    if last is not None:
+        if start is not None or end is not None:
+            raise HistoryError("give either start (and optionally end) or last, not both")
+        span = parse_last(last)
+        if span > MAX_SPAN[interval]:
+            raise HistoryError(
+                f"last={last} is too long for interval {interval}: at most {_describe(MAX_SPAN[interval])}"
+            )
+        hi = _ceil(int(now), step, shift)
+        return _floor(hi - span, step, shift), hi
+    if start is None:
+        raise HistoryError("give start (and optionally end) or last")
+    lo_raw = int(start)
+    hi_raw = int(now) if end is None else int(end)
+    if hi_raw < lo_raw:
+        raise HistoryError("the range is reversed: start is after end")
+    if hi_raw == lo_raw:
+        raise HistoryError("the range is empty: start equals end")
+    if hi_raw - lo_raw > MAX_SPAN[interval]:
+        raise HistoryError(
+            f"the range is too long for interval {interval}: at most {_describe(MAX_SPAN[interval])}"
+        )
+    return _floor(lo_raw, step, shift), _ceil(hi_raw, step, shift)
+
+
+# --------------------------------------------------------------------------------------------------
+# Answers
+
+_AGG = readings_agg_5m
+_DAILY = readings_agg_1d
+_ENERGY_5M: Final = tuple(column for _, column in ENERGY_FLOWS_5M)
+_POWER_5M: Final = tuple(f"{name}_w_{stat}" for name in POWER_STATS for stat in ("avg", "min", "max"))
+
+_ROWS_5M_STMT: Final = (
+    sa.select(
+        _AGG.c.interval_end,
+        *(_AGG.c[name] for name in _POWER_5M),
+        _AGG.c.battery_soc_last,
+        *(_AGG.c[name] for name in _ENERGY_5M),
+    )
+    .where(
+        _AGG.c.system_id == sa.bindparam("sid"),
+        _AGG.c.interval_end > sa.bindparam("after"),
+        _AGG.c.interval_end <= sa.bindparam("until"),
+    )
+    .order_by(_AGG.c.interval_end)
+)
+
+_DAILY_VALUES: Final = (
+    *((f"{flow}.energy", "energy", "kWh", DAILY_ENERGY_COLUMNS[flow][0]) for flow in ENERGY_FLOWS),
+    *(
+        (f"{name}.power.{stat}", "power", "W", f"{name}_w_{stat}")
+        for name in POWER_STATS
+        for stat in ("min", "avg", "max")
+    ),
+    ("battery.soc.min", "soc", "%", "battery_soc_min"),
+    ("battery.soc.max", "soc", "%", "battery_soc_max"),
+    ("battery.soc.end", "soc", "%", "battery_soc_end"),
+)
+"""Each daily series: metric, type, units and its ``readings_agg_1d`` column."""
+
+_ROWS_1D_STMT: Final = (
+    sa.select(_DAILY.c.day, *(_DAILY.c[column] for *_, column in _DAILY_VALUES))
+    .where(
+        _DAILY.c.system_id == sa.bindparam("sid"),
+        _DAILY.c.day >= sa.bindparam("first"),
+        _DAILY.c.day <= sa.bindparam("last"),
+    )
+    .order_by(_DAILY.c.day)
+)
+
+
+def _zone(offset_min: int) -> timezone:
+    return timezone(timedelta(minutes=offset_min))
+
+
+def _iso(t: int, offset_min: int) -> str:
+    return datetime.fromtimestamp(t, _zone(offset_min)).isoformat()
+
+
+def _series(
+    prefix: str, metric: str, kind: str, units: str, *, span: tuple[str, str, str], data: list[Any]
+) -> dict[str, Any]:
+    start, last, interval = span
+    return {
+        "id": f"{prefix}.{metric}",
+        "type": kind,
+        "units": units,
+        "history": {"start": start, "last": last, "interval": interval, "data": data},
+    }
+
+
+def _mean(values: Sequence[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return round_int(sum(present) / len(present)) if present else None
+
+
+def _min(values: Sequence[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return min(present) if present else None
+
+
+def _max(values: Sequence[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _sum(values: Sequence[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
+def _last(values: Sequence[Any]) -> Any:
+    for value in reversed(values):
+        if value is not None:
+            return value
+    return None
+
+
+_COMBINE: Final = {"avg": _mean, "min": _min, "max": _max}
+
+
+def _intraday(
+    conn: Connection, system_id: int, prefix: str, *, start: int, end: int, interval: str, offset: int
+) -> list[dict[str, Any]]:
+    """Return the 5-minute or 30-minute series over the slots ending in ``(start, end]``."""
+    step = INTERVALS[interval]
+    slots = (end - start) // step
+    # Each slot's 5-minute rows, as columns of values (rows ascending, so "last" is the newest).
+    buckets: list[list[tuple[Any, ...]] | None] = [None] * slots
+    for row in conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}):
+        index = (int(row[0]) - start - 1) // step
+        bucket = buckets[index]
+        if bucket is None:
+            buckets[index] = [tuple(row[1:])]
+        else:
+            bucket.append(tuple(row[1:]))
+    columns: list[list[tuple[Any, ...]] | None] = [
+        None if bucket is None else list(zip(*bucket, strict=True)) for bucket in buckets
+    ]
+
+    span = (_iso(start + step, offset), _iso(end, offset), interval)
+    answer: list[dict[str, Any]] = []
+    position = 0
+    for name in POWER_STATS:
+        for stat in ("avg", "min", "max"):
+            combine = _COMBINE[stat]
+            data = [None if c is None else combine(c[position]) for c in columns]
+            answer.append(_series(prefix, f"{name}.power.{stat}", "power", "W", span=span, data=data))
+            position += 1
+    soc = [None if c is None else _last(c[position]) for c in columns]
+    answer.append(_series(prefix, "battery.soc", "soc", "%", span=span, data=soc))
+    position += 1
+    for flow in ENERGY_FLOWS:
+        data = [None if c is None else _sum(c[position]) for c in columns]
+        answer.append(_series(prefix, f"{flow}.energy", "energy", "Wh", span=span, data=data))
+        position += 1
+    return answer
+
+
+def _daily(
+    conn: Connection, system_id: int, prefix: str, *, start: int, end: int, offset: int
+) -> list[dict[str, Any]]:
+    """Return the daily series over the local dates whose day ends in ``(start, end]``."""
+    first_day = _EPOCH + timedelta(days=(start + offset * 60) // DAY)
+    days = [first_day + timedelta(days=n) for n in range((end - start) // DAY)]
+    index = {day.isoformat(): n for n, day in enumerate(days)}
+    values: list[list[Any]] = [[None] * len(days) for _ in _DAILY_VALUES]
+    params = {"sid": str(system_id), "first": days[0].isoformat(), "last": days[-1].isoformat()}
+    for row in conn.execute(_ROWS_1D_STMT, params):
+        n = index[row[0]]  # the query only returns days of the range
+        for column, value in enumerate(row[1:]):
+            values[column][n] = value
+    span = (days[0].isoformat(), days[-1].isoformat(), "1d")
+    return [
+        _series(prefix, metric, kind, units, span=span, data=values[column])
+        for column, (metric, kind, units, _) in enumerate(_DAILY_VALUES)
+    ]
+
+
+def history(
+    conn: Connection,
+    system: Mapping[str, Any],
+    *,
+    start: int,
+    end: int,
+    interval: str,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """Return one system's history over ``(start, end]`` as an OpenNEM-style envelope.
+
+    Args:
+        conn: a connection (reads only).
+        system: the system's ``systems`` row (``id``, ``vendor_type``, ``vendor_site_id``,
+            ``timezone_offset_min``).
+        start: the exclusive start, normally from :func:`resolve_range` (widened to the grid if not).
+        end: the inclusive end (widened to the grid if not on it).
+        interval: ``5m``, ``30m`` or ``1d``.
+        now: the ``created_at`` time (default: the current time).
+
+    Raises:
+        HistoryError: unknown interval, a reversed or empty range, or one longer than the limit.
+
+    """
+    step = _interval(interval)
+    offset = int(system.get("timezone_offset_min") or 0)
+    shift = _grid_shift(interval, offset)
+    lo, hi = _floor(int(start), step, shift), _ceil(int(end), step, shift)
+    if int(end) <= int(start):
+        raise HistoryError("the range is empty or reversed: start must be before end")
+    if hi - lo > MAX_SPAN[interval] + step:
+        raise HistoryError(
+            f"the range is too long for interval {interval}: at most {_describe(MAX_SPAN[interval])}"
+        )
+    system_id = int(system["id"])
+    prefix = f"liveone.{system['vendor_type']}.{system['vendor_site_id']}"
+    if interval == "1d":
+        data = _daily(conn, system_id, prefix, start=lo, end=hi, offset=offset)
+    else:
+        data = _intraday(conn, system_id, prefix, start=lo, end=hi, interval=interval, offset=offset)
+    created = time.time() if now is None else now
+    return {
+        "type": "energy",
+        "version": "v4",
+        "network": "liveone",
+        "created_at": datetime.fromtimestamp(int(created), UTC).astimezone(_zone(offset)).isoformat(),
+        "data": data,
+    }
