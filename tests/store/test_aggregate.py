@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from custom_components.liveone.store import aggregate
 from custom_components.liveone.store.aggregate import (
     catch_up_days,
     day_bounds,
@@ -614,8 +613,8 @@ def test_rebuild_leaves_unfinished_days_without_a_row(engine: Engine, system_id:
 
 
 def test_fast_rounding_matches_the_model() -> None:
-    from custom_components.liveone.vendors.model import round_int
+    from custom_components.liveone.vendors.model import round_half_away, round_int
 
     for value in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, 2.4999999999999996, 1e15 + 0.5, -0.0, 3.0):
-        assert aggregate._round(value) == round_int(value), value
-    assert aggregate._round(None) is None
+        assert round_int(value) == int(round_half_away(value)), value
+    assert round_int(None) is None

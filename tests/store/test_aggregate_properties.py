@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from custom_components.liveone.store import aggregate, writer
 from custom_components.liveone.store.aggregate import day_bounds, interval_end_of, local_day, rebuild
-from custom_components.liveone.vendors.model import ENERGY_FLOWS, Reading, round_int
+from custom_components.liveone.vendors.model import ENERGY_FLOWS, Reading, round_half_away, round_int
 
 from .conftest import ENERGY_COLUMNS, add_system, new_engine, rows_1d, rows_5m
 
@@ -256,4 +256,5 @@ def test_days_hold_their_intervals(t: int, offset: int) -> None:
 @settings(max_examples=300, deadline=None)
 @given(st.floats(-1e12, 1e12, allow_nan=False) | st.integers(-(10**6), 10**6).map(lambda n: n / 2))
 def test_fast_rounding_equals_round_int(value: float) -> None:
-    assert aggregate._round(value) == round_int(value)
+    """round_int's exact integer arithmetic agrees with decimal half-away-from-zero rounding."""
+    assert round_int(value) == int(round_half_away(value))

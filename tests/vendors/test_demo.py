@@ -397,13 +397,13 @@ def test_a_simulated_month_completes() -> None:
 async def test_async_client() -> None:
     client = DemoClient(SYDNEY)
     t = utc(2025, 8, 1, 2, 30)
-    first = await client.async_get_reading(t + 12.7)
+    (first,) = await client.async_get_readings(t + 12.7)
     assert first.inverter_time == t
-    backfill = await client.async_backfill(t, t + 600)
+    backfill = list(client.system.readings_between(t, t + 600))
     assert [r.inverter_time for r in backfill] == list(range(t + 60, t + 601, 60))
     assert client.system.last is backfill[-1]
     resumed = DemoClient(SYDNEY, resume_from=backfill[-1])
-    assert await resumed.async_get_reading(t + 300) is backfill[-1]
+    assert await resumed.async_get_readings(t + 300) == []  # nothing newer than what it resumed from
 
 
 def test_site_details() -> None:

@@ -44,7 +44,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-import math
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -319,22 +318,6 @@ def _energies(
     return result
 
 
-def _round(value: float | None) -> int | None:
-    """Round to a whole number, half away from zero: :func:`round_int` without its decimal detour.
-
-    For whole numbers the two always agree (a float whose shortest repr ends in ``.5`` is exactly
-    ``.5``, and ``value - floor(value)`` is exact), and this one is several times faster, which matters
-    on the ingest path where every interval rounds ten values.
-    """
-    if value is None:
-        return None
-    magnitude = abs(value)
-    whole = math.floor(magnitude)
-    if magnitude - whole >= 0.5:
-        whole += 1
-    return -whole if value < 0 else whole
-
-
 def _last(values: Sequence[Any]) -> Any:
     """Return the last non-``None`` value, or ``None``."""
     for value in reversed(values):
@@ -380,7 +363,7 @@ def _interval_row(samples: Sequence[_Sample]) -> tuple[dict[str, Any], list[floa
     for index, avg_key, min_key, max_key in _POWER_KEYS:
         values = [value for value in columns[index] if value is not None]
         if values:
-            row[avg_key] = _round(sum(values) / len(values))
+            row[avg_key] = round_int(sum(values) / len(values))
             row[min_key] = min(values)
             row[max_key] = max(values)
         else:
@@ -461,7 +444,7 @@ def _recompute_chunk(
         row, totals = _interval_row(group)
         energies = _energies(totals, baselines, group, samples[first - 1] if first else None, None)
         for key, energy in zip(_ENERGY_5M, energies, strict=True):
-            row[key] = _round(energy)
+            row[key] = round_int(energy)
         row["created_at"] = now
         if existing is None:
             row["system_id"] = system_id

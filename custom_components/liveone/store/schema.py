@@ -134,10 +134,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         _ts("created_at"),
     ]
     if version >= 2:
-        reading_columns += [
-            sa.Column(f"{flow}_wh_interval", Real)
-            for flow in ("solar", "load", "battery_in", "battery_out", "grid_in", "grid_out")
-        ]
+        reading_columns += [sa.Column(f"{flow}_wh_interval", Real) for flow, _ in ENERGY_FLOWS_5M]
     readings = sa.Table("readings", md, *reading_columns)
     sa.Index(
         "readings_system_inverter_time_unique",

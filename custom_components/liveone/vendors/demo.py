@@ -607,9 +607,8 @@ class DemoSystem:
 class DemoClient:
     """The async vendor-client face of the demo, shaped like a real vendor client.
 
-    The simulation is CPU-only: a poll or a backfill of a few days is computed inline, but callers that
-    backfill weeks or more should run :meth:`DemoSystem.readings_between` (via :attr:`system`) in an
-    executor rather than on the event loop.
+    The simulation is CPU-only: a poll (a few minutes) is computed inline; a backfill runs
+    :meth:`DemoSystem.readings_between` (via :attr:`system`) in an executor, off the event loop.
     """
 
     def __init__(self, site: DemoSite, *, resume_from: Reading | None = None) -> None:
@@ -626,18 +625,6 @@ class DemoClient:
     def system(self) -> DemoSystem:
         """The simulation behind the client."""
         return self._system
-
-    async def async_get_reading(self, now: float) -> Reading:
-        """Return the reading of the current minute (see :meth:`DemoSystem.advance_to`).
-
-        Args:
-            now: Unix time (seconds, UTC).
-
-        Returns:
-            The reading of the whole minute at or before ``now``.
-
-        """
-        return self._system.advance_to(int(now))
 
     async def async_get_readings(self, now: float) -> list[Reading]:
         """Return every whole minute's reading since the last one, up to ``now`` (oldest first).
@@ -659,16 +646,3 @@ class DemoClient:
             return [self._system.advance_to(int(now))]
         start = max(last.inverter_time, int(now) - MAX_POLL_CATCH_UP)
         return list(self._system.readings_between(start, int(now)))
-
-    async def async_backfill(self, start: int, end: int) -> list[Reading]:
-        """Return one reading per whole minute in ``(start, end]`` (computed inline; keep ranges short).
-
-        Args:
-            start: Unix time (exclusive).
-            end: Unix time (inclusive).
-
-        Returns:
-            The readings, oldest first.
-
-        """
-        return list(self._system.readings_between(start, end))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from decimal import ROUND_HALF_UP, Decimal
+import math
 from typing import Any
 
 # Flows whose energy the store tracks, in the order the schema lists them. Each flow has a cumulative
@@ -21,17 +22,6 @@ ENERGY_FLOWS: tuple[str, ...] = (
     "grid_in",
     "grid_out",
 )
-
-POWER_FIELDS: tuple[str, ...] = (
-    "solar_w",
-    "solar_inverter_w",
-    "shunt_w",
-    "load_w",
-    "battery_w",
-    "grid_w",
-)
-TOTAL_FIELDS: tuple[str, ...] = tuple(f"{flow}_kwh_total" for flow in ENERGY_FLOWS)
-PUSHED_ENERGY_FIELDS: tuple[str, ...] = tuple(f"{flow}_wh_interval" for flow in ENERGY_FLOWS)
 
 
 class VendorError(Exception):
@@ -83,10 +73,20 @@ def _round_decimal(text: str, digits: int) -> float:
 
 
 def round_int(value: float | None) -> int | None:
-    """Round a power value to whole watts (half away from zero); ``None`` stays ``None``."""
+    """Round to a whole number (watts, Wh) half away from zero; ``None`` stays ``None``.
+
+    Exact without decimal arithmetic: ``magnitude - floor(magnitude)`` is computed exactly, and a float
+    whose shortest written form ends in ``.5`` is exactly a half, so this agrees with
+    :func:`round_half_away` for whole numbers while being several times faster (it runs for every power
+    value stored and every aggregate computed).
+    """
     if value is None or type(value) is int:
         return value
-    return int(round_half_away(value))
+    magnitude = abs(value)
+    whole = math.floor(magnitude)
+    if magnitude - whole >= 0.5:
+        whole += 1
+    return -whole if value < 0 else whole
 
 
 def round_opt(value: float | None, digits: int) -> float | None:
