@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.energy import data as energy_data, validate as energy_validate
 from homeassistant.components.recorder import Recorder
@@ -22,9 +24,8 @@ from .conftest import NOON_LOCAL, async_next_poll, demo_entry
 async def assert_energy_dashboard_valid(hass: HomeAssistant, device: str) -> None:
     """Wire a system's energy sensors into the Energy dashboard and assert HA's validator is happy."""
     sensor = f"sensor.{device}_{{}}_energy".format
-    assert await async_setup_component(hass, "energy", {})
-    manager = await energy_data.async_get_manager(hass)
-    await manager.async_update(
+    result = await async_validate_energy(
+        hass,
         {
             "energy_sources": [
                 {"type": "solar", "stat_energy_from": sensor("solar"), "config_entry_solar_forecast": None},
@@ -55,13 +56,21 @@ async def assert_energy_dashboard_valid(hass: HomeAssistant, device: str) -> Non
                 },
             ],
             "device_consumption": [],
-        }
+        },
     )
+    assert result == {"energy_sources": [[], [], []], "device_consumption": []}
+
+
+async def async_validate_energy(hass: HomeAssistant, preferences: dict[str, Any]) -> dict[str, Any]:
+    """Save Energy dashboard preferences, let the recorder compile statistics, return HA's validation."""
+    assert await async_setup_component(hass, "energy", {})
+    manager = await energy_data.async_get_manager(hass)
+    await manager.async_update(preferences)
     await async_wait_recording_done(hass)
     do_adhoc_statistics(hass, start=get_start_time(dt_util.utcnow()))
     await async_wait_recording_done(hass)
-    result = (await energy_validate.async_validate(hass)).as_dict()
-    assert result == {"energy_sources": [[], [], []], "device_consumption": []}
+    result: dict[str, Any] = (await energy_validate.async_validate(hass)).as_dict()
+    return result
 
 
 async def test_energy_dashboard_validation_passes(
@@ -96,9 +105,8 @@ async def test_validation_would_catch_a_broken_sensor(
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    assert await async_setup_component(hass, "energy", {})
-    manager = await energy_data.async_get_manager(hass)
-    await manager.async_update(
+    result = await async_validate_energy(
+        hass,
         {
             "energy_sources": [
                 {
@@ -107,10 +115,6 @@ async def test_validation_would_catch_a_broken_sensor(
                     "config_entry_solar_forecast": None,
                 }
             ]
-        }
+        },
     )
-    await async_wait_recording_done(hass)
-    do_adhoc_statistics(hass, start=get_start_time(dt_util.utcnow()))
-    await async_wait_recording_done(hass)
-    result = (await energy_validate.async_validate(hass)).as_dict()
     assert result["energy_sources"][0] != []
