@@ -21,9 +21,13 @@ from .const import (
     LOGGER,
 )
 from .coordinator import COORDINATORS, LiveOneConfigEntry
+from .services import async_register_services
 from .shared_store import async_acquire_store, async_release_store, async_set_store_url
 from .store import StoreError
+from .store.access import revoke_all
 from .store.systems import STATUS_REMOVED
+from .views import HistoryView
+from .websocket import async_register_websocket_commands
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
@@ -34,8 +38,11 @@ CONFIG_SCHEMA = vol.Schema(
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Read the store's URL from configuration.yaml (the SQLite file when absent)."""
+    """Read the store's URL (the SQLite file when absent); register the history doors and actions."""
     async_set_store_url(hass, config.get(DOMAIN, {}).get(CONF_DB_URL))
+    async_register_services(hass)
+    async_register_websocket_commands(hass)
+    hass.http.register_view(HistoryView())
     return True
 
 
@@ -92,12 +99,13 @@ async def async_unload_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> 
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> None:
-    """Mark the system removed in the store; its history is kept for when it comes back."""
+    """Mark the system removed and drop who may see it; its history is kept for when it comes back."""
     store = await async_acquire_store(hass)
     try:
         system_id = await store.async_find_system(entry.data[CONF_VENDOR], entry.data[CONF_SITE_ID])
         if system_id is not None:
             await store.async_set_status(system_id, STATUS_REMOVED)
+            await store.async_transaction(revoke_all, system_id)
     except StoreError as err:
         LOGGER.warning("Could not mark %s removed in the LiveOne store: %s", entry.title, err)
     finally:

@@ -7,8 +7,10 @@ from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
+from homeassistant.components.http import KEY_HASS_USER
 from homeassistant.config_entries import SOURCE_RECONFIGURE, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_EMAIL, CONF_LATITUDE, CONF_LONGITUDE, CONF_NAME, CONF_PASSWORD
+from homeassistant.helpers.http import current_request
 from homeassistant.helpers.selector import (
     NumberSelector,
     NumberSelectorConfig,
@@ -28,6 +30,7 @@ from .accounts import async_find_selectlive, new_selectlive
 from .const import (
     CONF_BACKFILL_DAYS,
     CONF_DETAILS,
+    CONF_OWNER,
     CONF_SITE_ID,
     CONF_SYSTEM_NUMBER,
     CONF_TIMEZONE_OFFSET,
@@ -41,6 +44,19 @@ from .const import (
 )
 from .vendors.model import AuthError, VendorError
 from .vendors.selectronic import SelectLiveAccount, SelectLiveSystem
+
+
+def _owner() -> dict[str, str]:
+    """Return the entry data naming the user who is adding the system, when a user is adding it.
+
+    Home Assistant puts no user in a config flow's context, but a flow step runs inside the HTTP
+    request of the user who submitted it, and HA's ``current_request`` holds that request. A flow
+    started without a request (discovery, or code) has no owner; administrators manage such systems.
+    """
+    request = current_request.get()
+    user = None if request is None else request.get(KEY_HASS_USER)
+    return {} if user is None else {CONF_OWNER: user.id}
+
 
 # The vendors the first step offers; each has an ``async_step_<vendor>``.
 VENDORS: list[str] = [VENDOR_SELECTRONIC, VENDOR_DEMO]
@@ -119,6 +135,7 @@ class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
                         CONF_TIMEZONE_OFFSET: standard_offset_minutes(),
                         CONF_LATITUDE: self.hass.config.latitude,
                         CONF_LONGITUDE: self.hass.config.longitude,
+                        **_owner(),
                     },
                 )
         return self.async_show_form(
@@ -240,7 +257,7 @@ class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):
         self._abort_if_unique_id_configured()
         return self.async_create_entry(
             title=name or f"Selectronic {number}",
-            data={**data, CONF_TIMEZONE_OFFSET: standard_offset_minutes()},
+            data={**data, CONF_TIMEZONE_OFFSET: standard_offset_minutes(), **_owner()},
         )
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:

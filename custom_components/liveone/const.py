@@ -14,6 +14,7 @@ CONF_SITE_ID: Final = "site_id"
 CONF_BACKFILL_DAYS: Final = "backfill_days"
 CONF_TIMEZONE_OFFSET: Final = "timezone_offset_min"
 CONF_DB_URL: Final = "db_url"
+CONF_OWNER: Final = "owner_user_id"
 
 VENDOR_DEMO: Final = "demo"
 VENDOR_SELECTRONIC: Final = "selectronic"

@@ -24,6 +24,7 @@ from .accounts import async_acquire_selectlive, async_release_selectlive
 from .const import (
     CONF_BACKFILL_DAYS,
     CONF_DETAILS,
+    CONF_OWNER,
     CONF_SITE_ID,
     CONF_TIMEZONE_OFFSET,
     CONF_VENDOR,
@@ -128,6 +129,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
             vendor_site_id=entry.data[CONF_SITE_ID],
             display_name=entry.title,
             timezone_offset_min=entry.data[CONF_TIMEZONE_OFFSET],
+            owner_user_id=entry.data.get(CONF_OWNER),
             model=details.get("model"),
             serial=details.get("serial"),
             ratings=details.get("ratings"),

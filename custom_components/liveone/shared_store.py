@@ -8,6 +8,8 @@ SQLite file ``<config>/liveone/liveone.db``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
@@ -76,3 +78,13 @@ async def _async_close(shared: SharedStore) -> None:
         store, shared.store = shared.store, None
         shared.users = 0
         await store.async_close()
+
+
+@asynccontextmanager
+async def async_use_store(hass: HomeAssistant) -> AsyncIterator[Store]:
+    """Use the store for one request (the history doors and service actions), opening it if needed."""
+    store = await async_acquire_store(hass)
+    try:
+        yield store
+    finally:
+        await async_release_store(hass)

@@ -48,7 +48,10 @@ def ensure_system(conn: Connection, info: SystemInfo, *, now: int | None = None)
     """Register a system (or refresh its details and make it active again) and return its id.
 
     A system is identified by ``(vendor_type, vendor_site_id)``; adding it again after it was removed
-    brings back its history. The owner, when given, also gets an ``owner`` row in ``user_systems``.
+    brings back its history. The owner, when given, is recorded (``owner_clerk_user_id`` and an
+    ``owner`` row in ``user_systems``) only when the system is registered: new, or back after removal.
+    Refreshing an active system (every Home Assistant start) leaves its access rows as they are, so an
+    owner who was revoked stays revoked.
     """
     stamp = int(time.time()) if now is None else now
     values: dict[str, Any] = {
@@ -63,9 +66,14 @@ def ensure_system(conn: Connection, info: SystemInfo, *, now: int | None = None)
         "status": STATUS_ACTIVE,
         "updated_at": stamp,
     }
-    if info.owner_user_id is not None:
+    existing = conn.execute(
+        sa.select(systems.c.id, systems.c.status).where(
+            systems.c.vendor_type == info.vendor_type, systems.c.vendor_site_id == info.vendor_site_id
+        )
+    ).first()
+    registering = existing is None or existing.status == STATUS_REMOVED
+    if registering and info.owner_user_id is not None:
         values["owner_clerk_user_id"] = info.owner_user_id
-    existing = find_system(conn, info.vendor_type, info.vendor_site_id)
     if existing is None:
         system_id = int(
             conn.execute(
@@ -78,9 +86,9 @@ def ensure_system(conn: Connection, info: SystemInfo, *, now: int | None = None)
             ).inserted_primary_key[0]
         )
     else:
-        system_id = existing
+        system_id = int(existing.id)
         conn.execute(systems.update().where(systems.c.id == system_id).values(**values))
-    if info.owner_user_id is not None:
+    if registering and info.owner_user_id is not None:
         _ensure_owner_row(conn, system_id, info.owner_user_id, stamp)
     return system_id
 
