@@ -208,7 +208,8 @@ async def _async_rebuild(call: ServiceCall) -> ServiceResponse:
 def _csv_rows(answer: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """Turn a history envelope into a header and one row per slot (slot end, or local date for 1d)."""
     series = answer["data"]
-    header = ["time", *(f"{s['id'].rsplit('.', 1)[-1]} ({s['units']})" for s in series)]
+    # Series ids are liveone.<vendor>.<site>.<metric>; the metric names the column.
+    header = ["time", *(f"{s['id'].split('.', 3)[3]} ({s['units']})" for s in series)]
     if not series:
         return header, []
     span = series[0]["history"]

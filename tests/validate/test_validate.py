@@ -292,15 +292,16 @@ REGISTER = (
 )
 
 
-def test_no_services_passes(repo: Path) -> None:
-    assert not (integration(repo) / "services.yaml").exists()
+def test_real_services_pass(repo: Path) -> None:
+    assert (integration(repo) / "services.yaml").exists()
     assert findings(repo, "services") == []
 
 
 def test_consistent_services_pass(repo: Path) -> None:
     append(integration(repo) / "__init__.py", REGISTER)
-    (integration(repo) / "services.yaml").write_text(
-        "rebuild:\n  fields:\n    days:\n      selector:\n        number: {}\n", encoding="utf-8"
+    append(
+        integration(repo) / "services.yaml",
+        "rebuild:\n  fields:\n    days:\n      selector:\n        number: {}\n",
     )
     assert findings(repo, "services") == []
 
@@ -311,15 +312,13 @@ def test_registered_service_not_described(repo: Path) -> None:
 
 
 def test_described_service_not_registered(repo: Path) -> None:
-    (integration(repo) / "services.yaml").write_text("rebuild:\n  fields: {}\n", encoding="utf-8")
+    append(integration(repo) / "services.yaml", "rebuild:\n  fields: {}\n")
     assert_found(repo, "services", r"service 'rebuild' is described but never registered")
 
 
 def test_service_field_without_selector(repo: Path) -> None:
     append(integration(repo) / "__init__.py", REGISTER)
-    (integration(repo) / "services.yaml").write_text(
-        "rebuild:\n  fields:\n    days:\n      required: true\n", encoding="utf-8"
-    )
+    append(integration(repo) / "services.yaml", "rebuild:\n  fields:\n    days:\n      required: true\n")
     assert_found(repo, "services", r"field 'rebuild.days' has no selector")
 
 
