@@ -105,6 +105,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         )
         self.store = store
         self.system_id = system_id
+        self._cause = "POLL"
         self.vendor: str = entry.data[CONF_VENDOR]
         self.site_id: str = entry.data[CONF_SITE_ID]
         self.tz_offset_min: int = entry.data[CONF_TIMEZONE_OFFSET]
@@ -221,6 +222,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
                 self.system_id,
                 self.vendor,
                 batch,
+                cause=self._cause,
                 started=started,
                 last_response=self.last_response,
                 now=dt_util.utcnow().timestamp(),
@@ -247,12 +249,21 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
                 self.system_id,
                 self.vendor,
                 [],
+                cause=self._cause,
                 started=started,
                 error=f"{type(err).__name__}: {err}",
                 now=dt_util.utcnow().timestamp(),
             )
         except StoreError as store_err:
             LOGGER.debug("Could not record the failed poll: %s", store_err)
+
+    async def async_poll_now(self) -> None:
+        """Poll at once for a user (``liveone.poll_now``); its session row says cause ``USER``."""
+        self._cause = "USER"
+        try:
+            await self.async_refresh()
+        finally:
+            self._cause = "POLL"
 
     async def async_run_daily_aggregation(self) -> list[str]:
         """Compute the daily rows of every finished day that lacks one (the 00:05 job)."""

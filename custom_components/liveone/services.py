@@ -183,7 +183,7 @@ async def _async_poll_now(call: ServiceCall) -> None:
     if entry.state is not ConfigEntryState.LOADED:
         raise _invalid("not_loaded", system=entry.title)
     coordinator = entry.runtime_data
-    await coordinator.async_refresh()
+    await coordinator.async_poll_now()
     if not coordinator.last_update_success:
         raise _failed("poll_failed", system=entry.title, error=coordinator.last_exception)
 
@@ -199,7 +199,9 @@ async def _async_rebuild(call: ServiceCall) -> ServiceResponse:
     async with async_use_store(hass) as store:
         _, system, _ = await _resolve(hass, store, call, manage=True)
         try:
-            intervals, days = await store.async_rebuild(system.system_id, first, last)
+            intervals, days = await store.async_rebuild(
+                system.system_id, first, last, now=int(dt_util.utcnow().timestamp())
+            )
         except StoreError as err:
             raise _failed("store_unavailable", error=err) from err
     return {"intervals": intervals, "days": days}

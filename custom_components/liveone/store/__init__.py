@@ -216,6 +216,13 @@ class Store:
         """Compute the daily rows of finished days that lack one (the 00:05 job)."""
         return await self.async_transaction(aggregate.catch_up_days, system_id, today)
 
-    async def async_rebuild(self, system_id: int, first_day: date, last_day: date) -> tuple[int, int]:
-        """Recompute 5-minute and daily rows of a local-day range from the raw readings."""
-        return await self.async_transaction(aggregate.rebuild, system_id, first_day, last_day)
+    async def async_rebuild(
+        self, system_id: int, first_day: date, last_day: date, *, now: int | None = None
+    ) -> tuple[int, int]:
+        """Recompute 5-minute and daily rows of a local-day range from the raw readings.
+
+        ``now`` (default: the current time) decides which days are finished and stamps the rows.
+        """
+        return await self.async_transaction(
+            functools.partial(aggregate.rebuild, now=now), system_id, first_day, last_day
+        )
