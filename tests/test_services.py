@@ -15,12 +15,27 @@ from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
+import sqlalchemy as sa
 
 from custom_components.liveone.const import CONF_OWNER, DOMAIN
 from custom_components.liveone.store import StoreError
 from custom_components.liveone.vendors.model import ConnectError
 
 from .conftest import NOON_LOCAL, async_next_poll, demo_entry, query_db
+
+
+def _mkdirs(*paths: str | Path) -> None:
+    for path in paths:
+        Path(path).mkdir(parents=True)
+
+
+def _read_csv(path: str | Path) -> list[list[str]]:
+    with Path(path).open(encoding="utf-8") as handle:
+        return list(csv.reader(handle))
+
+
+def _files(root: Path, pattern: str) -> list[Path]:
+    return list(root.rglob(pattern))
 
 
 async def _call(hass: HomeAssistant, service: str, data: dict[str, Any], *, response: bool = False) -> Any:
@@ -34,7 +49,7 @@ async def home(
     freezer.move_to(NOON_LOCAL)
     # The test's own configuration directory, for the files the exports write.
     hass.config.config_dir = str(tmp_path / "config")
-    Path(hass.config.config_dir).mkdir()
+    _mkdirs(hass.config.config_dir)
     entry = demo_entry(backfill_days=1)
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -52,12 +67,12 @@ async def test_export_default_path(hass: HomeAssistant, home: MockConfigEntry, s
     path = Path(result["path"])
     assert path.parent == Path(hass.config.path("liveone", "exports"))
     assert path.name == "demo_demo_home_30m_20250817T020000Z.csv"
-    with path.open(encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    rows = _read_csv(path)
     assert result["rows"] == len(rows) - 1 == 12
     header = rows[0]
     assert header[:4] == ["time", "solar.power.avg (W)", "solar.power.min (W)", "solar.power.max (W)"]
-    assert "battery.soc (%)" in header and "grid_in.energy (Wh)" in header
+    assert "battery.soc (%)" in header
+    assert "grid_in.energy (Wh)" in header
     assert [row[0] for row in rows[1:3]] == ["2025-08-17T06:30:00+10:00", "2025-08-17T07:00:00+10:00"]
     assert rows[-1][0] == "2025-08-17T12:00:00+10:00"
     # The 30-minute solar energy ending at noon is the sum of its six 5-minute interval energies.
@@ -83,8 +98,7 @@ async def test_export_daily_with_gaps(hass: HomeAssistant, home: MockConfigEntry
         },
         response=True,
     )
-    with Path(result["path"]).open(encoding="utf-8") as handle:
-        rows = list(csv.reader(handle))
+    rows = _read_csv(result["path"])
     assert [row[0] for row in rows[1:]] == ["2025-08-14", "2025-08-15", "2025-08-16", "2025-08-17"]
     energy = rows[0].index("solar.energy (kWh)")
     # Before the backfill, the backfilled 16th, and today, whose daily row comes after midnight.
@@ -93,7 +107,7 @@ async def test_export_daily_with_gaps(hass: HomeAssistant, home: MockConfigEntry
 
 async def test_export_to_an_allowed_path(hass: HomeAssistant, home: MockConfigEntry) -> None:
     allowed = Path(hass.config.path("exports"))
-    allowed.mkdir()
+    _mkdirs(allowed)
     hass.config.allowlist_external_dirs = {str(allowed)}
     result = await _call(
         hass,
@@ -101,7 +115,7 @@ async def test_export_to_an_allowed_path(hass: HomeAssistant, home: MockConfigEn
         {"system": home.entry_id, "interval": "5m", "last": "1h", "path": "exports/today.csv"},
         response=True,
     )
-    assert result == {"path": str(allowed.resolve() / "today.csv"), "rows": 12}
+    assert result == {"path": hass.config.path("exports", "today.csv"), "rows": 12}
     assert (allowed / "today.csv").read_text(encoding="utf-8").startswith("time,")
 
 
@@ -118,10 +132,9 @@ async def test_export_refuses_other_paths(
     hass: HomeAssistant, home: MockConfigEntry, tmp_path: Path, path: str
 ) -> None:
     www = Path(hass.config.path("www"))
-    www.mkdir()
-    Path(hass.config.path("exports")).mkdir()
+    _mkdirs(www, hass.config.path("exports"))
     outside = tmp_path / "outside"
-    outside.mkdir()
+    _mkdirs(outside)
     hass.config.allowlist_external_dirs = {str(www), str(outside)}
     given = path.replace("{outside}", str(outside))
     with pytest.raises(ServiceValidationError) as caught:
@@ -133,7 +146,7 @@ async def test_export_refuses_other_paths(
         )
     assert caught.value.translation_key == "export_path_not_allowed"
     assert caught.value.translation_placeholders == {"path": given}
-    assert not list(tmp_path.rglob("today.*"))
+    assert not _files(tmp_path, "today.*")
 
 
 async def test_export_bad_range_and_write_failure(hass: HomeAssistant, home: MockConfigEntry) -> None:
@@ -166,8 +179,6 @@ async def test_rebuild_recomputes_lost_rows(
     daily_before = query_db(
         setup_liveone, "SELECT day, solar_kwh, interval_count FROM readings_agg_1d ORDER BY day"
     )
-    import sqlalchemy as sa  # noqa: PLC0415
-
     engine = sa.create_engine(setup_liveone)
     with engine.begin() as conn:
         conn.execute(sa.text("DELETE FROM readings_agg_5m WHERE interval_end > 1755360000"))
