@@ -16,9 +16,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
 
+from custom_components.liveone.api import SystemNotFoundError
 from custom_components.liveone.const import CONF_OWNER, DOMAIN
-from custom_components.liveone.store import StoreError
+from custom_components.liveone.store import StoreError, SystemInfo
 from custom_components.liveone.vendors.model import ConnectError
 
 from .conftest import NOON_LOCAL, async_next_poll, demo_entry, query_db
@@ -369,3 +371,83 @@ async def test_config_flow_records_the_adding_user(
     ]
     assert query_db(setup_liveone, "SELECT owner_clerk_user_id FROM systems") == [(hass_admin_user.id,)]
     await async_next_poll(hass, noon)
+
+
+async def test_store_failing_after_the_access_check(hass: HomeAssistant, home: MockConfigEntry) -> None:
+    """The store failing in the middle of an action is a HomeAssistantError, and nothing half-done stays."""
+    broken = OperationalError("UPDATE user_systems", {}, Exception("database is locked"))
+    for target, service, extra in (
+        ("grant", "grant_access", {"user": "{user}"}),
+        ("revoke", "revoke_access", {"user": "{user}"}),
+    ):
+        user = MockUser(name=f"User for {service}").add_to_hass(hass)
+        if service == "revoke_access":
+            await _call(hass, "grant_access", {"system": home.entry_id, "user": user.id})
+        data = {key: value.replace("{user}", user.id) for key, value in extra.items()}
+        with (
+            patch(f"custom_components.liveone.services.{target}", side_effect=broken),
+            pytest.raises(HomeAssistantError) as failed,
+        ):
+            await _call(hass, service, {"system": home.entry_id, **data})
+        assert failed.value.translation_key == "store_unavailable"
+        assert "database is locked" in str(failed.value.translation_placeholders)
+    store = home.runtime_data.store
+    with (
+        patch.object(store, "async_rebuild", side_effect=StoreError("disk I/O error")),
+        pytest.raises(HomeAssistantError) as failed,
+    ):
+        await _call(
+            hass,
+            "rebuild_aggregates",
+            {"system": home.entry_id, "from_day": "2025-08-16", "to_day": "2025-08-16"},
+            response=True,
+        )
+    assert failed.value.translation_key == "store_unavailable"
+    for error, key in (
+        (StoreError("disk I/O error"), "store_unavailable"),
+        (SystemNotFoundError(1), "system_not_found"),
+    ):
+        with (
+            patch("custom_components.liveone.services.async_history", side_effect=error),
+            pytest.raises(HomeAssistantError) as failed,
+        ):
+            await _call(
+                hass,
+                "export_history",
+                {"system": home.entry_id, "interval": "1d", "last": "2d"},
+                response=True,
+            )
+        assert failed.value.translation_key == key
+
+
+async def test_entry_never_set_up_and_system_without_entry(
+    hass: HomeAssistant,
+    home: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    hass_admin_user: MockUser,
+) -> None:
+    """An entry the store has never seen is not found; a store system without an entry is still listed."""
+    pending = demo_entry(site_id="not_yet")
+    pending.add_to_hass(hass)
+    with pytest.raises(ServiceValidationError) as caught:
+        await _call(hass, "poll_now", {"system": pending.entry_id})
+    assert caught.value.translation_key == "system_not_found"
+    store = home.runtime_data.store
+    orphan = await store.async_ensure_system(SystemInfo(vendor_type="selectronic", vendor_site_id="4242"))
+    ws = await hass_ws_client(hass)
+    await ws.send_json_auto_id({"type": "liveone/systems"})
+    systems = (await ws.receive_json())["result"]["systems"]
+    assert [s["system"] for s in systems] == [1, orphan]
+    assert systems[1] == {
+        "system": orphan,
+        "vendor": "selectronic",
+        "site_id": "4242",
+        "name": None,
+        "entry_id": None,
+        "device_id": None,
+        "role": "admin",
+        "status": "active",
+        "timezone_offset_min": 600,
+        "first_data": None,
+        "last_data": None,
+    }

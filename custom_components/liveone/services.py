@@ -212,9 +212,7 @@ def _csv_rows(answer: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
     series = answer["data"]
     # Series ids are liveone.<vendor>.<site>.<metric>; the metric names the column.
     header = ["time", *(f"{s['id'].split('.', 3)[3]} ({s['units']})" for s in series)]
-    if not series:
-        return header, []
-    span = series[0]["history"]
+    span = series[0]["history"]  # every series of an answer has the same slots
     count = len(span["data"])
     if span["interval"] == "1d":
         first_day = date.fromisoformat(span["start"])
