@@ -33,7 +33,7 @@ LONG_LIVED_CLIENT_NAME = "liveone-dev"
 LONG_LIVED_LIFESPAN_DAYS = 3650
 CREDENTIAL_FILE_NAME = ".dev_token"
 DOMAIN = "liveone"
-DEMO_INPUT = {"name": "Demo Home", "backfill_days": 2}
+DEMO_INPUT = {"name": "Demo Home", "backfill_days": 8}  # a full "last 7 days" history
 ONBOARDING_STEPS = ("core_config", "analytics", "integration")
 # Finishing onboarding's core_config step starts these integrations' flows; their packages are not installed
 # (HA runs with --skip-pip) and they need the internet, so their leftover entries are removed.
