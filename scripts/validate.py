@@ -1037,6 +1037,16 @@ def check_translations(integration: Integration, report: Report) -> None:
 # ---- 3. services --------------------------------------------------------------------------------------------
 
 
+def _enclosing_function(tree: ast.Module, line: int) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+    """Return the top-level function whose body holds ``line``."""
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.lineno <= line <= (
+            node.end_lineno or node.lineno
+        ):
+            return node
+    return None
+
+
 def registered_services(integration: Integration, report: Report) -> dict[str, str]:
     """Return the services the code registers, with where each is registered."""
     found: dict[str, str] = {}
@@ -1785,9 +1795,25 @@ def _quality_claims(integration: Integration) -> dict[str, Callable[[], str | No
         return None
 
     def action_setup() -> str | None:
+        # A service must be registered in async_setup, or in a function async_setup calls (HA's usual
+        # services.py with async_setup_services); never per config entry.
+        init = integration.module("__init__.py")
+        setup = None
+        if init is not None:
+            setup = next(
+                (n for n in init.tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "async_setup"),
+                None,
+            )
+        called = set() if setup is None else {call_name(c) for c in walk_calls(setup)}
         for where in registered_services(integration, Report()).values():
-            if not where.startswith("__init__.py"):
-                return f"a service is registered outside async_setup ({where})"
+            rel, _, line = where.rpartition(":")
+            module = integration.module(rel)
+            enclosing = None if module is None else _enclosing_function(module.tree, int(line))
+            if enclosing is None:
+                return f"a service is registered outside any function ({where})"
+            if (rel == "__init__.py" and enclosing is setup) or enclosing.name in called:
+                continue
+            return f"a service is registered outside async_setup ({where}, in {enclosing.name})"
         return None
 
     return {
@@ -1855,6 +1881,11 @@ def check_quality_scale(integration: Integration, report: Report) -> None:
         if state == "exempt" and (not isinstance(comment, str) or not comment.strip()):
             report.add(check, rel, f"{rule}: an exempt rule needs a comment saying why")
         status[rule] = state
+
+    if registered_services(integration, Report()):
+        for rule in ("action-setup", "action-exceptions", "docs-actions"):
+            if status.get(rule) == "exempt":
+                report.add(check, rel, f"{rule} is exempt, but the integration registers service actions")
 
     claims = _quality_claims(integration)
     for rule, state in sorted(status.items()):

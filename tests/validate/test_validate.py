@@ -624,6 +624,11 @@ def test_quality_scale_lists_every_rule() -> None:
         ("devices", "finished", r"status must be done, todo or exempt"),
         ("reauthentication-flow", "todo", r"reauthentication-flow is implemented .* mark it done"),
         ("discovery", "done", r"discovery is marked done, but manifest.json declares no discovery"),
+        (
+            "docs-actions",
+            {"status": "exempt", "comment": "no actions"},
+            r"docs-actions is exempt, but the integration registers service actions",
+        ),
     ],
 )
 def test_quality_scale_file_breaks(repo: Path, rule: str, value: Any, pattern: str) -> None:
@@ -681,6 +686,28 @@ def test_quality_scale_missing(repo: Path) -> None:
 def test_quality_scale_claims(repo: Path, module: str, change: Callable[[str], str], pattern: str) -> None:
     edit(integration(repo) / module, change)
     assert_found(repo, "quality_scale", pattern)
+
+
+def test_services_registered_per_entry(repo: Path) -> None:
+    """Registering from async_setup_entry (not async_setup or what it calls) breaks action-setup."""
+    edit(
+        integration(repo) / "__init__.py",
+        lambda s: s.replace("    async_register_services(hass)\n", "", 1).replace(
+            "    coordinator_class = COORDINATORS",
+            "    async_register_services(hass)\n    coordinator_class = COORDINATORS",
+        ),
+    )
+    assert_found(
+        repo, "quality_scale", r"action-setup is marked done, but a service is registered outside async_setup"
+    )
+
+
+def test_services_registered_outside_functions(repo: Path) -> None:
+    append(
+        integration(repo) / "services.py",
+        'hass.services.async_register(DOMAIN, "refresh", _async_poll_now)\n',
+    )
+    assert_found(repo, "quality_scale", r"registered outside any function \(services.py:\d+\)")
 
 
 def test_diagnostics_module_missing(repo: Path) -> None:
