@@ -193,18 +193,22 @@ async def test_imports_only_when_an_hour_completes(
     liveone: MockConfigEntry, hass: HomeAssistant, freezer: FrozenDateTimeFactory, db_url: str
 ) -> None:
     await setup_entry(hass, liveone)
-    with patch.object(stats_mod, "async_add_external_statistics", wraps=async_add_external_statistics) as add:
+    with (
+        patch.object(stats_mod, "async_add_external_statistics", wraps=async_add_external_statistics) as add,
+        patch.object(stats_mod, "hours_to_import", wraps=stats_mod.hours_to_import) as read,
+    ):
         await async_next_poll(hass, freezer, 1)  # completes 01:00
         await settle(hass)
-        assert add.call_count == 6
+        assert (read.call_count, add.call_count) == (1, 6)
         assert {call.args[2][0]["start"].timestamp() for call in add.call_args_list} == {NOW - HOUR}
         add.reset_mock()
+        read.reset_mock()
 
         await async_next_poll(hass, freezer, 58)  # 02:59: nothing new is complete
-        assert add.call_count == 0
+        assert (read.call_count, add.call_count) == (0, 0)  # not even the store was read
         await async_next_poll(hass, freezer, 2)  # 03:01: 02:00 is complete
         await settle(hass)
-        assert add.call_count == 6
+        assert (read.call_count, add.call_count) == (1, 6)
         assert {len(call.args[2]) for call in add.call_args_list} == {1}
 
     rows = await recorded(hass)
@@ -257,8 +261,10 @@ async def test_late_data_reimports_its_hour(
     async def with_late_data(client: DemoClient, now: float) -> list[Reading]:
         return [*late, *(await real_get(client, now))]
 
+    await async_next_poll(hass, freezer, 1)  # 02:01 completes 01:00
+    await settle(hass)
     with patch.object(DemoClient, "async_get_readings", with_late_data):
-        await async_next_poll(hass, freezer, 1)
+        await async_next_poll(hass, freezer, 1)  # 02:02: completes nothing, changes 22:00 and 23:00
     await settle(hass)
     final = await recorded(hass)
     expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - HOUR)
