@@ -418,3 +418,17 @@ async def test_newer_home_assistant_gets_unit_class(
         assert metadata["unit_class"] == "energy"
         assert metadata["mean_type"] is StatisticMeanType.NONE
         assert "has_mean" not in metadata
+
+
+async def test_imports_in_quick_succession_read_committed_sums(
+    liveone: MockConfigEntry, hass: HomeAssistant, freezer: FrozenDateTimeFactory, db_url: str
+) -> None:
+    """An import right after another starts from sums the recorder may not have committed yet: it waits."""
+    assert await hass.config_entries.async_setup(liveone.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)  # imported, not necessarily committed
+    await async_next_poll(hass, freezer, 1)  # completes 01:00: its sum runs on from 00:00's
+    await settle(hass)
+    rows = await recorded(hass)
+    expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - HOUR)
+    for flow in ENERGY_FLOWS:
+        assert hourly(rows[flow]) == expected[flow], flow

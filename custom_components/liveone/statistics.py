@@ -132,6 +132,8 @@ class StatisticsImporter:
         """The earliest hour that writes changed since the last import."""
         self._newest_end: int | None = None
         self._unloaded = False
+        self._uncommitted = False
+        """Imports were queued in the recorder since it was last waited for."""
 
     # ---- triggers
 
@@ -233,8 +235,15 @@ class StatisticsImporter:
         if not self._loaded:
             saved = await self._storage.async_load()
             self._watermark = None if saved is None else saved.get("watermark")
+        await self._async_wait_for_recorder()
         self._next_start = await get_instance(self.hass).async_add_executor_job(self._recorded_until)
         self._loaded = True
+
+    async def _async_wait_for_recorder(self) -> None:
+        """Let the recorder commit the imports queued so far, so that reading it sees their sums."""
+        if self._uncommitted:
+            await get_instance(self.hass).async_block_till_done()
+            self._uncommitted = False
 
     def _recorded_until(self) -> int | None:
         """Return the hour after the last one every flow's statistic has (recorder executor)."""
@@ -265,6 +274,7 @@ class StatisticsImporter:
 
     async def _async_write(self, hours: tuple[EnergyHour, ...]) -> None:
         """Import consecutive hours, each flow's sums running on from the recorder's before the first."""
+        await self._async_wait_for_recorder()
         bases = await get_instance(self.hass).async_add_executor_job(self._sums_before, hours[0].start)
         for index, flow in enumerate(STATISTIC_FLOWS):
             total = bases.get(flow)
@@ -279,6 +289,7 @@ class StatisticsImporter:
                 )
             if rows:
                 async_add_external_statistics(self.hass, self.metadata[flow], rows)
+                self._uncommitted = True
         LOGGER.debug(
             "Imported %d hours of %s's statistics from %s",
             len(hours),
