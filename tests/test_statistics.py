@@ -27,7 +27,7 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import EnergyConverter
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 
 from custom_components.liveone import statistics as stats_mod
@@ -432,3 +432,35 @@ async def test_imports_in_quick_succession_read_committed_sums(
     expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - HOUR)
     for flow in ENERGY_FLOWS:
         assert hourly(rows[flow]) == expected[flow], flow
+
+
+async def test_the_daily_job_reimports_what_changed_outside_polls(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    freezer: FrozenDateTimeFactory,
+    db_url: str,
+) -> None:
+    full = history(NOW - 6 * HOUR, NOW - 60)
+    gap = [r for r in full if NOW - 5 * HOUR + 2400 <= r.inverter_time <= NOW - 4 * HOUR + 1200]
+    await seed_store(db_url, [r for r in full if r not in gap], freezer)
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    entry = demo_entry()
+    entry.add_to_hass(hass)
+    await setup_entry(hass, entry)
+    coordinator = entry.runtime_data
+    await coordinator.store.async_write_readings(coordinator.system_id, gap)  # e.g. the command line
+    before = await recorded(hass)
+
+    # 00:05 local (UTC+10) is 14:05 UTC: the daily job aggregates yesterday and re-imports 21:00 and
+    # 22:00. The system sends nothing new then, so no poll asks for an import.
+    daily = dt_util.utc_from_timestamp(NOW + 12 * HOUR + 300)
+    freezer.move_to(daily)
+    with patch.object(DemoClient, "async_get_readings", return_value=[]):
+        async_fire_time_changed(hass, daily)
+        await settle(hass)
+    after = await recorded(hass)
+    assert hourly(after["load"])[NOW - 5 * HOUR] != hourly(before["load"])[NOW - 5 * HOUR]
+    expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - 2 * HOUR)
+    for flow in ENERGY_FLOWS:
+        assert hourly(after[flow]) == expected[flow], flow

@@ -151,7 +151,7 @@ class StatisticsImporter:
 
     @callback
     def async_schedule(self, *, check_store: bool = False) -> None:
-        """Import in the background (``check_store``: also look for rows rewritten outside the coordinator)."""
+        """Import in the background (``check_store``: even if no coordinator write asked for it)."""
         self.entry.async_create_background_task(
             self.hass, self._async_import_logged(check_store), f"{DOMAIN} statistics {self.entry.title}"
         )
@@ -186,9 +186,13 @@ class StatisticsImporter:
     async def async_import(self, *, check_store: bool, since: datetime | None = None) -> None:
         """Write every hour the recorder lacks or holds out of date, with running sums.
 
+        Besides the hours completed since the last import and those the coordinator's writes changed,
+        every hour whose 5-minute rows were written since the last import by anything else (a rebuild,
+        the command line, another process) is re-imported.
+
         Args:
-            check_store: also re-import the hours whose 5-minute rows were written since the last import
-                by anything (a rebuild, the command line, another process), not only by the coordinator.
+            check_store: import even if no coordinator write asked for it, and re-read where the
+                recorder's statistics end.
             since: also re-import every hour from the one holding this time.
 
         Raises:
@@ -210,9 +214,11 @@ class StatisticsImporter:
                 ):
                     if start is not None:
                         first = min(first, start)
-            changed_after = self._watermark if check_store else None
-            if check_store and self._watermark is None:
-                first = None  # nothing says what changed since the recorder's rows were written: all of it
+            # Every import also takes the hours rewritten since the last one by anything (its watermark
+            # then moves past them); without a watermark nothing says what changed: all of it.
+            changed_after = self._watermark
+            if changed_after is None:
+                first = None
             dirty, self._dirty_from = self._dirty_from, None
             try:
                 found: EnergyHours = await self.store.async_transaction(
