@@ -193,7 +193,7 @@ class StatisticsImporter:
         Args:
             check_store: import even if no coordinator write asked for it, and re-read where the
                 recorder's statistics end.
-            since: also re-import every hour from the one holding this time.
+            since: also re-import every hour from the one holding this (time-zone aware) time.
 
         Raises:
             StoreError: the store could not be read; what was pending is kept for the next import.
@@ -233,6 +233,8 @@ class StatisticsImporter:
             if found.complete_until is not None:
                 self._next_start = found.complete_until
             if found.stamp is not None and found.stamp != self._watermark:
+                # Kept only once the recorder holds what it covers: a crash in between re-imports.
+                await self._async_wait_for_recorder()
                 self._watermark = found.stamp
                 await self._storage.async_save({"watermark": found.stamp})
 
