@@ -280,10 +280,13 @@ class StatisticsImporter:
                 sums[flow] = float(value)
         return sums
 
-    async def _async_write(self, hours: tuple[EnergyHour, ...]) -> None:
-        """Import consecutive hours, each flow's sums running on from the recorder's before the first."""
-        await self._async_wait_for_recorder()
-        bases = await get_instance(self.hass).async_add_executor_job(self._sums_before, hours[0].start)
+    def _statistics_rows(self, hours: tuple[EnergyHour, ...]) -> dict[str, list[StatisticData]]:
+        """Return each flow's rows for consecutive hours, its sum running on from the recorder's.
+
+        Runs in the recorder's executor: a first import builds thousands of rows.
+        """
+        bases = self._sums_before(hours[0].start)
+        result: dict[str, list[StatisticData]] = {}
         for index, flow in enumerate(STATISTIC_FLOWS):
             total = bases.get(flow)
             rows: list[StatisticData] = []
@@ -296,8 +299,16 @@ class StatisticsImporter:
                     StatisticData(start=dt_util.utc_from_timestamp(hour.start), state=total, sum=total)
                 )
             if rows:
-                async_add_external_statistics(self.hass, self.metadata[flow], rows)
-                self._uncommitted = True
+                result[flow] = rows
+        return result
+
+    async def _async_write(self, hours: tuple[EnergyHour, ...]) -> None:
+        """Import consecutive hours (the recorder replaces rows it holds for the same hours)."""
+        await self._async_wait_for_recorder()
+        rows = await get_instance(self.hass).async_add_executor_job(self._statistics_rows, hours)
+        for flow, flow_rows in rows.items():
+            async_add_external_statistics(self.hass, self.metadata[flow], flow_rows)
+            self._uncommitted = True
         LOGGER.debug(
             "Imported %d hours of %s's statistics from %s",
             len(hours),
