@@ -11,7 +11,6 @@ from custom_components.liveone.store import aggregate
 from custom_components.liveone.store.schema import readings_agg_5m
 from custom_components.liveone.store.statistics import (
     EnergyHour,
-    changed_since,
     hour_of,
     hourly_energy,
     hours_to_import,
@@ -79,15 +78,20 @@ def test_asking_from_an_hour_and_watermarks(engine: Engine, system_id: int) -> N
         assert [h.start for h in hours_to_import(conn, system_id, first=H0 + 3600).hours] == [H0 + 3600]
         # Before the first data: starts at the system's first hour, not earlier.
         assert hours_to_import(conn, system_id, first=H0 - 10 * 3600).hours[0].start == H0 - 3600
-        assert changed_since(conn, system_id, LATER + 1) is None
-        assert changed_since(conn, system_id, LATER) == H0 - 3600
+        # Rows written at or after the watermark count as changed (the same second included).
+        assert (
+            hours_to_import(conn, system_id, first=H0 + 3600, changed_after=LATER + 1).hours[0].start
+            == H0 + 3600
+        )
+        assert (
+            hours_to_import(conn, system_id, first=H0 + 3600, changed_after=LATER).hours[0].start == H0 - 3600
+        )
 
     # A late rewrite of 10:20 (a reading that was missing) is found from the previous watermark.
     with engine.begin() as conn:
         conn.execute(sa.delete(aggregate.readings).where(aggregate.readings.c.inverter_time == H0 + 1200))
         aggregate.recompute_intervals(conn, system_id, [H0 + 1200], now=LATER + 100)
     with engine.connect() as conn:
-        assert changed_since(conn, system_id, LATER + 1) == H0
         found = hours_to_import(conn, system_id, first=H0 + 2 * 3600, changed_after=LATER + 1)
         assert [h.start for h in found.hours] == [H0, H0 + 3600]
         assert found.stamp == LATER + 100

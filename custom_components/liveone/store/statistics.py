@@ -38,12 +38,15 @@ STATISTIC_FLOWS: Final = tuple(flow for flow, _ in ENERGY_FLOWS_5M)
 
 _AGG = readings_agg_5m
 _SID: Final[sa.BindParameter[int]] = sa.bindparam("sid")
-_BOUNDS_STMT: Final = sa.select(
-    sa.func.min(_AGG.c.interval_end), sa.func.max(_AGG.c.interval_end), sa.func.max(_AGG.c.created_at)
-).where(_AGG.c.system_id == _SID)
-_CHANGED_STMT: Final = sa.select(sa.func.min(_AGG.c.interval_end)).where(
-    _AGG.c.system_id == _SID, _AGG.c.created_at >= sa.bindparam("since")
+_BOUNDS_STMT: Final = sa.select(sa.func.min(_AGG.c.interval_end), sa.func.max(_AGG.c.interval_end)).where(
+    _AGG.c.system_id == _SID
 )
+# The newest stamp and the earliest interval written at or after the watermark, in one pass over the
+# system's rows (no index has created_at: this is the one query that reads all of them).
+_STAMPS_STMT: Final = sa.select(
+    sa.func.max(_AGG.c.created_at),
+    sa.func.min(sa.case((_AGG.c.created_at >= sa.bindparam("since"), _AGG.c.interval_end))),
+).where(_AGG.c.system_id == _SID)
 _ENERGY_STMT: Final = (
     sa.select(_AGG.c.interval_end, *(_AGG.c[column] for _, column in ENERGY_FLOWS_5M))
     .where(
@@ -80,12 +83,6 @@ class EnergyHours:
     """The end of the last complete hour (``None``: the system has no 5-minute rows)."""
     stamp: int | None
     """The newest ``created_at`` of the system's 5-minute rows: the watermark for the next call."""
-
-
-def changed_since(conn: Connection, system_id: int, since: int) -> int | None:
-    """Return the start of the earliest hour holding a 5-minute row written at or after ``since``."""
-    end = conn.execute(_CHANGED_STMT, {"sid": system_id, "since": since}).scalar_one_or_none()
-    return None if end is None else hour_of(end)
 
 
 def hourly_energy(conn: Connection, system_id: int, first: int, until: int) -> list[EnergyHour]:
@@ -128,12 +125,14 @@ def hours_to_import(
         the last complete hour and the new watermark.
 
     """
-    oldest, newest, stamp = conn.execute(_BOUNDS_STMT, {"sid": system_id}).one()
+    oldest, newest = conn.execute(_BOUNDS_STMT, {"sid": system_id}).one()
     if newest is None:
         return EnergyHours((), None, None)
+    # With no watermark, ``created_at >= NULL`` holds for no row: nothing counts as changed.
+    stamp, changed = conn.execute(_STAMPS_STMT, {"sid": system_id, "since": changed_after}).one()
     complete_until = hour_of(newest)
     start = hour_of(oldest) if first is None else max(first, hour_of(oldest))
-    if changed_after is not None and (changed := changed_since(conn, system_id, changed_after)) is not None:
-        start = min(start, changed)
+    if changed is not None:
+        start = min(start, hour_of(changed))
     hours = hourly_energy(conn, system_id, start, complete_until) if start < complete_until else []
     return EnergyHours(tuple(hours), complete_until, None if stamp is None else int(stamp))
