@@ -1,7 +1,9 @@
 """Hourly energy per flow, for Home Assistant's long-term statistics (BEHAVIOUR.md section 6).
 
 This is the query layer behind ``custom_components/liveone/statistics.py``; it imports nothing from Home
-Assistant and reads only ``readings_agg_5m``, through its ``(system_id, interval_end)`` index.
+Assistant and reads only ``readings_agg_5m``: the hours through its ``(system_id, interval_end)`` index,
+the changes in one pass over the system's rows (``created_at`` has no index; about 60 ms for two years of
+rows on SQLite, once per import, on the store's worker).
 
 Hours. A statistics hour starting at ``H`` holds the 5-minute intervals ending in ``(H, H + 1 h]``: the
 interval ending ``H + 5 min`` is its first, the one ending ``H + 60 min`` its last. Its energy of a flow
