@@ -329,33 +329,54 @@ async def test_reimport_from_a_given_time(
     assert {len(call.args[2]) for call in add.call_args_list} == {2}
 
 
-async def test_a_store_error_keeps_the_work_for_later(
-    liveone: MockConfigEntry,
+async def test_a_store_error_is_retried_at_the_next_poll(
+    recorder_mock: Recorder,
     hass: HomeAssistant,
+    enable_custom_integrations: None,
     freezer: FrozenDateTimeFactory,
     db_url: str,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    await setup_entry(hass, liveone)
-    store = liveone.runtime_data.store
-    real = store.async_transaction
+    full = history(NOW - 6 * HOUR, NOW - 60)
+    gap = [r for r in full if NOW - 4 * HOUR - 600 <= r.inverter_time <= NOW - 4 * HOUR + 600]
+    await seed_store(db_url, [r for r in full if r not in gap], freezer)
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    entry = demo_entry()
+    entry.add_to_hass(hass)
+    await setup_entry(hass, entry)
+    await async_next_poll(hass, freezer, 1)  # 02:01 completes 01:00
+    await settle(hass)
+    before = await recorded(hass)
+
+    store = entry.runtime_data.store
+    real_transaction = store.async_transaction
+    real_get = DemoClient.async_get_readings
 
     async def failing(func: Any, *args: Any) -> Any:
         if getattr(func, "func", None) is stats_mod.hours_to_import:
             raise StoreError("disk I/O error")
-        return await real(func, *args)
+        return await real_transaction(func, *args)
 
-    with patch.object(store, "async_transaction", failing):
+    async def with_late_data(client: DemoClient, now: float) -> list[Reading]:
+        return [*gap, *(await real_get(client, now))]
+
+    # 02:02: the gap around 22:00 arrives with a poll, but the import cannot read the store.
+    with (
+        patch.object(store, "async_transaction", failing),
+        patch.object(DemoClient, "async_get_readings", with_late_data),
+    ):
         await async_next_poll(hass, freezer, 1)
         await settle(hass)
     assert "Could not import Demo Home's statistics from the store: disk I/O error" in caplog.text
-    assert (await recorded(hass))["solar"][-1]["start"] == NOW - 2 * HOUR
+    assert await recorded(hass) == before
 
-    await async_next_poll(hass, freezer, 1)
+    await async_next_poll(hass, freezer, 1)  # 02:03 completes nothing, but the failed import is due
     await settle(hass)
-    rows = await recorded(hass)
+    after = await recorded(hass)
     expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - HOUR)
-    assert hourly(rows["load"]) == expected["load"]
+    for flow in ENERGY_FLOWS:
+        assert hourly(after[flow]) == expected[flow], flow
+    assert hourly(after["load"]) != hourly(before["load"])
 
 
 async def test_no_recorder_no_import(

@@ -129,7 +129,8 @@ class StatisticsImporter:
         self._watermark: int | None = None
         """The newest ``created_at`` of the store's 5-minute rows at the last import."""
         self._dirty_from: int | None = None
-        """The earliest hour that writes changed since the last import."""
+        """The earliest hour that coordinator writes changed since the last import (says when to import;
+        the watermark says what)."""
         self._newest_end: int | None = None
         self._unloaded = False
         self._uncommitted = False
@@ -207,15 +208,11 @@ class StatisticsImporter:
             elif not self._due():
                 return  # an import queued earlier already did this one's work
             first = self._next_start
-            if first is not None:
-                for start in (
-                    self._dirty_from,
-                    None if since is None else hour_of(int(since.timestamp()) + 1),
-                ):
-                    if start is not None:
-                        first = min(first, start)
-            # Every import also takes the hours rewritten since the last one by anything (its watermark
-            # then moves past them); without a watermark nothing says what changed: all of it.
+            if first is not None and since is not None:
+                first = min(first, hour_of(int(since.timestamp()) + 1))
+            # The hours rewritten since the last import, by the coordinator or anything else, are found
+            # by the watermark (which then moves past them); without one nothing says what changed: all
+            # of it.
             changed_after = self._watermark
             if changed_after is None:
                 first = None
@@ -226,7 +223,7 @@ class StatisticsImporter:
                     self.system_id,
                 )
             except StoreError:
-                self._dirty_from = dirty
+                self._dirty_from = dirty  # so that the next poll tries again
                 raise
             if found.hours:
                 await self._async_write(found.hours)
