@@ -408,7 +408,7 @@ def test_metadata_for_the_running_home_assistant() -> None:
 
 
 def test_metadata_for_newer_home_assistant(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Newer releases (2025.11+) add unit_class; detected from the TypedDict, filled with the energy class."""
+    """Newer releases (2026.11) add unit_class; detected from the TypedDict, filled with the energy class."""
 
     class NewerMetaData(TypedDict):
         mean_type: StatisticMeanType

@@ -9,7 +9,7 @@ recorder in step with them:
   watermark kept), otherwise the hours completed since the last import and every hour whose 5-minute rows
   were rewritten since then (a watermark on ``readings_agg_5m.created_at``, kept in ``.storage``).
 * After a write of the coordinator that completes an hour or changes an hour already imported (the
-  write's recomputed intervals say which; nothing is read for the other polls).
+  write's recomputed intervals say whether; nothing is read for the other polls).
 * After the daily job and after a rebuild (:func:`async_import_statistics`): the same check as at setup.
 
 Re-importing hour ``X`` rewrites ``X`` and every later hour with new running sums, starting from the sum
@@ -62,7 +62,7 @@ STORAGE_VERSION: Final = 1
 
 
 def metadata_has_unit_class() -> bool:
-    """Whether the running Home Assistant's statistics metadata has ``unit_class`` (HA 2025.11 and later).
+    """Whether the running Home Assistant's statistics metadata has ``unit_class`` (late 2025 on; 2026.11 has it).
 
     HA 2025.4 has ``mean_type`` (``has_mean`` is deprecated there and later removed) but not ``unit_class``,
     and its recorder rejects metadata with keys it does not know.
