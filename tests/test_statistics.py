@@ -35,6 +35,7 @@ from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.statistics import (
     DATA_IMPORTERS,
     async_import_statistics,
+    async_statistics_diagnostics,
     metadata_has_unit_class,
     statistic_metadata,
     statistic_system,
@@ -167,6 +168,12 @@ async def test_first_start_imports_the_stored_history(
     for flow in ENERGY_FLOWS:
         assert hourly(rows[flow]) == expected[flow], flow
     assert expected["solar"][NOW - 6 * HOUR] > 0
+
+    assert async_statistics_diagnostics(hass, liveone) == {
+        "statistic_ids": sorted(FLOW_IDS.values()),
+        "imported_until": dt_util.utc_from_timestamp(NOW - HOUR).isoformat(),
+        "watermark": NOW,
+    }
 
     metadata = await get_instance(hass).async_add_executor_job(
         lambda: get_metadata(hass, statistic_ids=set(FLOW_IDS.values()))
@@ -384,6 +391,7 @@ async def test_no_recorder_no_import(
 ) -> None:
     assert "recorder" not in hass.config.components
     assert DATA_IMPORTERS not in hass.data
+    assert async_statistics_diagnostics(hass, init_integration) is None
     await async_import_statistics(hass, init_integration)  # nothing to do, and no error
     await async_next_poll(hass, freezer, 61)
 

@@ -165,6 +165,17 @@ class StatisticsImporter:
         if importers.get(self.entry.entry_id) is self:
             del importers[self.entry.entry_id]
 
+    @callback
+    def async_diagnostics(self) -> dict[str, Any]:
+        """Return the statistic ids, where the import stands and its watermark."""
+        return {
+            "statistic_ids": sorted(self.statistic_ids.values()),
+            "imported_until": None
+            if self._next_start is None
+            else dt_util.utc_from_timestamp(self._next_start).isoformat(),
+            "watermark": self._watermark,
+        }
+
     def _due(self) -> bool:
         """Whether coordinator writes since the last import need one (no reading, no I/O)."""
         if not self._loaded or self._next_start is None:
@@ -348,3 +359,10 @@ async def async_import_statistics(
     importer = hass.data.get(DATA_IMPORTERS, {}).get(entry.entry_id)
     if importer is not None:
         await importer.async_import(check_store=True, since=since)
+
+
+@callback
+def async_statistics_diagnostics(hass: HomeAssistant, entry: LiveOneConfigEntry) -> dict[str, Any] | None:
+    """Return where an entry's statistics import stands (``None`` without the recorder)."""
+    importer = hass.data.get(DATA_IMPORTERS, {}).get(entry.entry_id)
+    return None if importer is None else importer.async_diagnostics()
