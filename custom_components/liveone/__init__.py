@@ -23,6 +23,7 @@ from .const import (
 from .coordinator import COORDINATORS, LiveOneConfigEntry
 from .services import async_register_services
 from .shared_store import async_acquire_store, async_release_store, async_set_store_url
+from .statistics import async_import_statistics, async_setup_statistics
 from .store import StoreError
 from .store.access import revoke_all
 from .store.systems import STATUS_REMOVED
@@ -81,6 +82,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> b
     async def _daily_job(_now: datetime) -> None:
         try:
             await coordinator.async_run_daily_aggregation()
+            await async_import_statistics(hass, entry)
         except StoreError as err:
             LOGGER.error("Daily aggregation of %s failed: %s", entry.title, err)
 
@@ -88,6 +90,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> b
         async_track_utc_time_change(hass, _daily_job, hour=utc_minute // 60, minute=utc_minute % 60, second=0)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    async_setup_statistics(hass, entry, coordinator)
     return True
 
 

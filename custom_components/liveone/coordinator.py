@@ -8,14 +8,15 @@ needs one, :meth:`_async_prepare`).
 from __future__ import annotations
 
 from abc import abstractmethod
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+import functools
 import time
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.const import CONF_EMAIL, CONF_LATITUDE, CONF_LONGITUDE, CONF_PASSWORD
-from homeassistant.core import HomeAssistant
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
@@ -35,7 +36,7 @@ from .const import (
     VENDOR_DEMO,
     VENDOR_SELECTRONIC,
 )
-from .store import Store, StoreError, SystemInfo
+from .store import Store, StoreError, SystemInfo, WriteResult
 from .vendors.demo import DemoClient, DemoSite, site_details
 from .vendors.model import AuthError, Reading, VendorError
 from .vendors.selectronic import SelectLiveAccount
@@ -115,6 +116,13 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         self.last_response: str | None = None
         """The vendor's raw answer to the current poll, kept in polling_status (set by _async_fetch)."""
         self._store_failing = False
+        self._write_listeners: list[Callable[[WriteResult], None]] = []
+
+    @callback
+    def async_add_write_listener(self, listener: Callable[[WriteResult], None]) -> CALLBACK_TYPE:
+        """Call ``listener`` with the result of every poll's successful store write; return its remover."""
+        self._write_listeners.append(listener)
+        return functools.partial(self._write_listeners.remove, listener)
 
     @classmethod
     def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
@@ -218,7 +226,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         """
         batch = [*self._pending, *readings]
         try:
-            await self.store.async_record_poll(
+            result = await self.store.async_record_poll(
                 self.system_id,
                 self.vendor,
                 batch,
@@ -242,6 +250,8 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         if self._store_failing:
             LOGGER.info("The LiveOne store accepts %s's readings again", self.config_entry.title)
             self._store_failing = False
+        for listener in list(self._write_listeners):
+            listener(result)
 
     async def _async_record_failure(self, started: float, err: VendorError) -> None:
         try:

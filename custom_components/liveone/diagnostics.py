@@ -10,6 +10,7 @@ from homeassistant.const import CONF_API_KEY, CONF_EMAIL, CONF_LATITUDE, CONF_LO
 from homeassistant.core import HomeAssistant
 
 from .coordinator import LiveOneConfigEntry
+from .statistics import async_statistics_diagnostics
 
 TO_REDACT = {
     CONF_API_KEY,
@@ -43,6 +44,7 @@ async def async_get_config_entry_diagnostics(
         "system": async_redact_data(system or {}, TO_REDACT),
         "polling_status": polling,
         "last_update_success": coordinator.last_update_success,
+        "statistics": async_statistics_diagnostics(hass, entry),
         "newest_reading": None
         if data is None
         else {
