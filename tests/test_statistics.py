@@ -217,6 +217,8 @@ async def test_imports_only_when_an_hour_completes(
         await settle(hass)
         assert (read.call_count, add.call_count) == (1, 6)
         assert {len(call.args[2]) for call in add.call_args_list} == {1}
+        # Imports after the coordinator's own writes never scan all rows for other writers' changes.
+        assert [call.kwargs["scan_changes"] for call in read.call_args_list] == [False]
 
     rows = await recorded(hass)
     expected = expected_hours(db_url, NOW - 6 * HOUR, NOW)
@@ -297,8 +299,10 @@ async def test_sums_keep_running_across_a_restart(
         await setup_entry(hass, liveone)
         await async_next_poll(hass, freezer, 1)
         await settle(hass)
-    # Only the hours after the last imported one were written: nothing before was re-imported.
-    assert min(call.args[2][0]["start"].timestamp() for call in add.call_args_list) == NOW
+    # Only the hours from the one the last poll rewrote (the interval ending on the hour belongs to the
+    # hour before) were written: the setup scan re-reads what changed since the last scanning import,
+    # which the poll-driven imports do not move. Nothing earlier was re-imported.
+    assert min(call.args[2][0]["start"].timestamp() for call in add.call_args_list) == NOW - HOUR
     after = await recorded(hass)
     expected = expected_hours(db_url, NOW - 6 * HOUR, NOW + HOUR)
     for flow in ENERGY_FLOWS:
@@ -493,3 +497,27 @@ async def test_the_daily_job_reimports_what_changed_outside_polls(
     expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - 2 * HOUR)
     for flow in ENERGY_FLOWS:
         assert hourly(after[flow]) == expected[flow], flow
+
+
+async def test_rebuild_service_reimports_from_its_first_day(
+    liveone: MockConfigEntry, hass: HomeAssistant, db_url: str
+) -> None:
+    """liveone.rebuild_aggregates re-imports every hour from the rebuilt range's first local day on."""
+    await setup_entry(hass, liveone)
+    with patch.object(stats_mod, "async_add_external_statistics", wraps=async_add_external_statistics) as add:
+        result = await hass.services.async_call(
+            DOMAIN,
+            "rebuild_aggregates",
+            {"system": liveone.entry_id, "from_day": "2025-08-17", "to_day": "2025-08-17"},
+            blocking=True,
+            return_response=True,
+        )
+        await settle(hass)
+    assert result is not None
+    assert result["intervals"] > 0
+    # The day starts at 00:00 local (14:00 UTC the day before), before the first stored hour.
+    assert {call.args[2][0]["start"].timestamp() for call in add.call_args_list} == {NOW - 6 * HOUR}
+    rows = await recorded(hass)
+    expected = expected_hours(db_url, NOW - 6 * HOUR, NOW - 2 * HOUR)
+    for flow in ENERGY_FLOWS:
+        assert hourly(rows[flow]) == expected[flow], flow

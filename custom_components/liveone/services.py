@@ -10,7 +10,7 @@ not found. Failures are translated ``ServiceValidationError`` (the request is wr
 from __future__ import annotations
 
 import csv
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Final
 
@@ -26,6 +26,7 @@ from .api import Caller, NotPermittedError, SystemGrant, SystemNotFoundError, as
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN
 from .coordinator import LiveOneConfigEntry
 from .shared_store import async_use_store
+from .statistics import async_import_statistics
 from .store import Store, StoreError
 from .store.access import ROLE_OWNER, ROLE_VIEWER, ROLES, grant, revoke, role_of
 from .store.history import INTERVALS, HistoryError
@@ -197,10 +198,15 @@ async def _async_rebuild(call: ServiceCall) -> ServiceResponse:
     if (last - first).days + 1 > MAX_REBUILD_DAYS:
         raise _invalid("day_range_too_long", days=MAX_REBUILD_DAYS)
     async with async_use_store(hass) as store:
-        _, system, _ = await _resolve(hass, store, call, manage=True)
+        _, system, entry = await _resolve(hass, store, call, manage=True)
+        offset = timezone(timedelta(minutes=int(system.system["timezone_offset_min"] or 0)))
         try:
             intervals, days = await store.async_rebuild(
                 system.system_id, first, last, now=int(dt_util.utcnow().timestamp())
+            )
+            # The rebuilt hours' long-term statistics, and every later running sum, follow.
+            await async_import_statistics(
+                hass, entry, since=datetime.combine(first, datetime.min.time(), offset)
             )
         except StoreError as err:
             raise _failed("store_unavailable", error=err) from err

@@ -9,7 +9,8 @@ recorder in step with them:
   watermark kept), otherwise the hours completed since the last import and every hour whose 5-minute rows
   were rewritten since then (a watermark on ``readings_agg_5m.created_at``, kept in ``.storage``).
 * After a write of the coordinator that completes an hour or changes an hour already imported (the
-  write's recomputed intervals say whether; nothing is read for the other polls).
+  write's recomputed intervals say whether and from which hour; nothing is read for the other polls,
+  and these imports do not scan for other writers' changes).
 * After the daily job and after a rebuild (:func:`async_import_statistics`): the same check as at setup.
 
 Re-importing hour ``X`` rewrites ``X`` and every later hour with new running sums, starting from the sum
@@ -214,23 +215,29 @@ class StatisticsImporter:
         async with self._lock:
             if self._unloaded:
                 return
-            if check_store or not self._loaded:
+            scan = check_store or not self._loaded
+            if scan:
                 await self._async_load()
             elif not self._due():
                 return  # an import queued earlier already did this one's work
+            dirty, self._dirty_from = self._dirty_from, None
             first = self._next_start
+            if first is not None and dirty is not None:
+                first = min(first, dirty)
             if first is not None and since is not None:
                 first = min(first, hour_of(int(since.timestamp()) + 1))
-            # The hours rewritten since the last import, by the coordinator or anything else, are found
-            # by the watermark (which then moves past them); without one nothing says what changed: all
-            # of it.
-            changed_after = self._watermark
-            if changed_after is None:
+            # A scanning import also finds the hours rewritten by anything else (a rebuild, the command
+            # line) by the watermark, which then moves past them; without a watermark nothing says what
+            # changed: all of it. The imports after the coordinator's own writes know what they changed
+            # and skip that scan (it reads all of the system's 5-minute rows).
+            changed_after = self._watermark if scan else None
+            if scan and changed_after is None:
                 first = None
-            dirty, self._dirty_from = self._dirty_from, None
             try:
                 found: EnergyHours = await self.store.async_transaction(
-                    functools.partial(hours_to_import, first=first, changed_after=changed_after),
+                    functools.partial(
+                        hours_to_import, first=first, changed_after=changed_after, scan_changes=scan
+                    ),
                     self.system_id,
                 )
             except StoreError:

@@ -3,7 +3,8 @@
 This is the query layer behind ``custom_components/liveone/statistics.py``; it imports nothing from Home
 Assistant and reads only ``readings_agg_5m``: the hours through its ``(system_id, interval_end)`` index,
 the changes in one pass over the system's rows (``created_at`` has no index; about 60 ms for two years of
-rows on SQLite, once per import, on the store's worker).
+rows on SQLite, on the store's worker). That pass is only made when the caller asks (at setup, after the
+daily job and after a rebuild); the hourly imports after the integration's own writes skip it.
 
 Hours. A statistics hour starting at ``H`` holds the 5-minute intervals ending in ``(H, H + 1 h]``: the
 interval ending ``H + 5 min`` is its first, the one ending ``H + 60 min`` its last. Its energy of a flow
@@ -110,7 +111,12 @@ def hourly_energy(conn: Connection, system_id: int, first: int, until: int) -> l
 
 
 def hours_to_import(
-    conn: Connection, system_id: int, *, first: int | None, changed_after: int | None = None
+    conn: Connection,
+    system_id: int,
+    *,
+    first: int | None,
+    changed_after: int | None = None,
+    scan_changes: bool = True,
 ) -> EnergyHours:
     """Return the complete hours a statistics import must (re)write, read in one transaction.
 
@@ -121,6 +127,9 @@ def hours_to_import(
             Hours before the system's first 5-minute row are never returned.
         changed_after: a watermark (a stamp this function returned before): the hours holding rows
             written at or after it are returned too, so the import starts at the earliest of them.
+        scan_changes: read the watermark query at all. It is the one query that reads every 5-minute
+            row of the system; without it the result's ``stamp`` is ``None`` and only ``first`` says
+            where to start (the caller knows from its own writes what changed).
 
     Returns:
         The complete hours from the earliest hour asked for (none if nothing is complete), the end of
@@ -130,8 +139,10 @@ def hours_to_import(
     oldest, newest = conn.execute(_BOUNDS_STMT, {"sid": system_id}).one()
     if newest is None:
         return EnergyHours((), None, None)
-    # With no watermark, ``created_at >= NULL`` holds for no row: nothing counts as changed.
-    stamp, changed = conn.execute(_STAMPS_STMT, {"sid": system_id, "since": changed_after}).one()
+    stamp = changed = None
+    if scan_changes:
+        # With no watermark, ``created_at >= NULL`` holds for no row: nothing counts as changed.
+        stamp, changed = conn.execute(_STAMPS_STMT, {"sid": system_id, "since": changed_after}).one()
     complete_until = hour_of(newest)
     start = hour_of(oldest) if first is None else max(first, hour_of(oldest))
     if changed is not None:
