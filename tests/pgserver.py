@@ -17,8 +17,8 @@ import contextlib
 import os
 from pathlib import Path
 import pwd
+import secrets
 import shutil
-import socket
 import subprocess
 import sys
 
@@ -54,10 +54,10 @@ def _version_key(path: Path) -> int:
     return int(name) if name.isdigit() else 0
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _random_port() -> int:
+    # No socket is opened here (the tests' socket guard would refuse it); a port that turns out to be
+    # taken makes pg_ctl fail, and start() tries another.
+    return secrets.choice(range(20000, 60000))
 
 
 def _as_service_user(command: Sequence[str]) -> list[str]:
@@ -107,8 +107,8 @@ def start(base: Path) -> str:
         "initdb",
     )
     last_error: ServerError | None = None
-    for _attempt in range(3):  # another process may take the free port before the server does
-        port = _free_port()
+    for _attempt in range(5):
+        port = _random_port()
         options = (
             f"-h 127.0.0.1 -p {port} -k {sockets} -c fsync=off -c synchronous_commit=off "
             "-c full_page_writes=off -c max_connections=200"
