@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import re
 import sqlite3
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import migrate
@@ -135,19 +138,19 @@ def test_every_documented_table_exists(
     assert names == set(doc_tables) | EXTRA_TABLES
 
 
-@pytest.mark.parametrize(
-    "table",
-    [
-        "systems",
-        "readings",
-        "readings_agg_5m",
-        "readings_agg_1d",
-        "polling_status",
-        "user_systems",
-        "point_info",
-        "point_readings",
-    ],
-)
+DOCUMENTED_TABLES = [
+    "systems",
+    "readings",
+    "readings_agg_5m",
+    "readings_agg_1d",
+    "polling_status",
+    "user_systems",
+    "point_info",
+    "point_readings",
+]
+
+
+@pytest.mark.parametrize("table", DOCUMENTED_TABLES)
 def test_table_matches_document(
     table: str, doc_tables: dict[str, DocTable], created_db: sqlite3.Connection
 ) -> None:
@@ -204,3 +207,81 @@ def test_sqlite_pragmas(db_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+# ---- PostgreSQL: the same document, read back through SQLAlchemy's inspector ---------------------------
+
+# SQLite's INTEGER is 8 bytes; on PostgreSQL timestamps become BIGINT (ids and counts stay INTEGER) and
+# REAL becomes DOUBLE PRECISION (PostgreSQL's REAL is a 4-byte float, too coarse for lifetime totals).
+PG_TYPES = {
+    "INTEGER": {"INTEGER", "BIGINT"},
+    "REAL": {"DOUBLE PRECISION"},
+    "TEXT": {"TEXT"},
+    "BOOLEAN": {"BOOLEAN"},
+}
+
+
+def _pg_default(reflected: str | None) -> str | None:
+    """PostgreSQL's spelling of a default, as SCHEMA.md writes it (``'active'::text`` -> ``'active'``)."""
+    if reflected is None or reflected.startswith("nextval("):
+        return None
+    return reflected.split("::")[0]
+
+
+@pytest.fixture
+def pg_schema(pg_url: str) -> dict[str, dict[str, Any]]:
+    """Every table of a store created on PostgreSQL, as the inspector reflects it."""
+    engine = create_engine(pg_url)
+    try:
+        migrate(engine)
+        inspector = sa.inspect(engine)
+        return {
+            table: {
+                "columns": inspector.get_columns(table),
+                "pk": inspector.get_pk_constraint(table)["constrained_columns"],
+                "indexes": inspector.get_indexes(table),
+                "fks": inspector.get_foreign_keys(table),
+            }
+            for table in inspector.get_table_names()
+        }
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.postgresql
+def test_postgresql_has_every_documented_table(
+    doc_tables: dict[str, DocTable], pg_schema: dict[str, dict[str, Any]]
+) -> None:
+    assert set(pg_schema) == set(doc_tables) | EXTRA_TABLES
+
+
+@pytest.mark.postgresql
+@pytest.mark.parametrize("table", DOCUMENTED_TABLES)
+def test_postgresql_table_matches_document(
+    table: str, doc_tables: dict[str, DocTable], pg_schema: dict[str, dict[str, Any]]
+) -> None:
+    doc = doc_tables[table]
+    found = pg_schema[table]
+    columns = {column["name"]: column for column in found["columns"]}
+    extension = EXTENSION_COLUMNS.get(table, set())
+    assert [name for name in columns if name not in extension] == [c.name for c in doc.columns]
+    assert set(columns) - {c.name for c in doc.columns} == extension
+    assert found["pk"] == [c.name for c in doc.columns if c.primary_key]
+    for column in doc.columns:
+        actual = columns[column.name]
+        type_name = actual["type"].compile(dialect=postgresql.dialect())
+        assert type_name in PG_TYPES[column.base_type], f"{table}.{column.name} type {type_name}"
+        assert actual["nullable"] == (not (column.not_null or column.primary_key)), f"{table}.{column.name}"
+        assert _pg_default(actual["default"]) == column.default, f"{table}.{column.name} default"
+
+    indexes = {index["name"]: index for index in found["indexes"]}
+    for index in doc.indexes:
+        assert index.name in indexes, f"index {index.name}"
+        actual_index = indexes[index.name]
+        assert bool(actual_index["unique"]) == index.unique, f"{index.name} uniqueness"
+        sorting = actual_index.get("column_sorting", {})
+        keys = [(name, "desc" in sorting.get(name, ())) for name in actual_index["column_names"]]
+        assert keys == index.columns, f"{index.name} columns"
+
+    foreign_keys = {(fk["referred_table"], fk["options"].get("ondelete")) for fk in found["fks"]}
+    assert set(doc.foreign_keys) <= foreign_keys
