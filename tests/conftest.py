@@ -64,6 +64,9 @@ def pg_admin_url() -> Iterator[str]:
     except (pgserver.ServerError, OSError, KeyError) as err:
         pgserver.stop(base)
         _server_unavailable(f"cannot start a PostgreSQL server for the tests: {err}")
+    except BaseException:
+        pgserver.stop(base)
+        raise
     try:
         yield url
     finally:
