@@ -285,3 +285,21 @@ def test_postgresql_table_matches_document(
 
     foreign_keys = {(fk["referred_table"], fk["options"].get("ondelete")) for fk in found["fks"]}
     assert set(doc.foreign_keys) <= foreign_keys
+
+
+def test_mysql_schema_indexes_no_text_column() -> None:
+    """MySQL/MariaDB refuse an index on TEXT (and a TEXT default); those columns are VARCHAR there."""
+    from sqlalchemy.dialects import mysql
+
+    from custom_components.liveone.store.schema import metadata
+
+    dialect = mysql.dialect()
+    checked = 0
+    for table in metadata.tables.values():
+        for column in table.columns:
+            type_name = column.type.compile(dialect=dialect)
+            if any(column in index.columns.values() for index in table.indexes) or column.server_default:
+                assert type_name != "TEXT", f"{table.name}.{column.name}"
+                checked += 1
+    assert checked > 20
+    assert metadata.tables["systems"].c.vendor_site_id.type.compile(dialect=dialect) == "VARCHAR(255)"
