@@ -7,6 +7,7 @@ from collections.abc import Callable
 import io
 import json
 from pathlib import Path
+import sqlite3
 import subprocess
 import sys
 
@@ -242,6 +243,19 @@ async def test_copy_reports_rows_that_differ(tmp_path: Path) -> None:
         StoreError, match=f"row counts differ after the copy: readings {copied + 1} -> {copied}$"
     ):
         await asyncio.to_thread(copy_store, source, target, progress=write_meanwhile)
+
+
+def test_failed_copy_leaves_the_destination_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "source.db"
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    asyncio.run(_fill_every_table(f"sqlite:///{source}"))
+    # A reading of a system that does not exist, slipped past the source's foreign keys.
+    with sqlite3.connect(source) as raw:
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("INSERT INTO readings (system_id, inverter_time) VALUES (99, 1)")
+    assert main(["copy", "--from", f"sqlite:///{source}", "--to", target]) == 1
+    assert "the copy failed: FOREIGN KEY constraint failed" in capsys.readouterr().err
+    assert query_db(target, "SELECT count(*) FROM systems") == [(0,)]  # one transaction: all or nothing
 
 
 @pytest.mark.parametrize(

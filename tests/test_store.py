@@ -182,3 +182,13 @@ async def test_in_memory_store_keeps_one_database() -> None:
         assert await store.async_find_system("demo", "m") == system_id
     finally:
         await store.async_close()
+
+
+async def test_store_newer_than_the_code_is_refused(store_url: str) -> None:
+    store = await Store.async_open(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE schema_version SET version = version + 1"))
+    await store.async_close()
+    with pytest.raises(StoreError, match=r"cannot open the store at .*newer than this LiveOne supports"):
+        await Store.async_open(store_url)
+    assert _store_threads() == []

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from custom_components.liveone.store import Store, StoreError
-from custom_components.liveone.store.dialect import reset_sequence, upsert_statement
+from custom_components.liveone.store.dialect import reset_sequence, upsert, upsert_statement
 from custom_components.liveone.store.engine import (
     CONNECT_TIMEOUT,
     connect,
@@ -144,6 +144,7 @@ def test_sequence_reset_is_only_for_postgresql(store_url: str) -> None:
             systems.create(conn)
             conn.execute(systems.insert(), [{"id": 7, "vendor_type": "demo", "vendor_site_id": "x"}])
             reset_sequence(conn, systems)
+            upsert(conn, systems, [], keys=["id"])  # nothing to write is no statement at all
             new_id = conn.execute(
                 systems.insert().values(vendor_type="demo", vendor_site_id="y")
             ).inserted_primary_key

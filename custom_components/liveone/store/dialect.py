@@ -86,17 +86,12 @@ def upsert(
 
 
 def reset_sequence(conn: Connection, table: sa.Table) -> None:
-    """Make the next generated id of ``table`` follow its largest id (PostgreSQL only; see above)."""
+    """Make the next generated ``id`` of ``table`` follow its largest id (PostgreSQL only; see above)."""
     if conn.dialect.name != "postgresql":
         return
-    id_column = table.c.get("id")
-    if id_column is None or not id_column.autoincrement or len(table.primary_key.columns) != 1:
-        return
-    sequence = conn.execute(
-        sa.select(sa.func.pg_get_serial_sequence(table.name, id_column.name))
-    ).scalar_one_or_none()
-    if sequence is None:  # an id column without a sequence (schema_version)
-        return
-    largest = conn.execute(sa.select(sa.func.max(id_column))).scalar_one_or_none()
+    id_column = table.c.id
+    # pg_get_serial_sequence is NULL for a column without a sequence, and setval(NULL, ...) does nothing.
+    sequence = sa.func.pg_get_serial_sequence(table.name, id_column.name)
+    largest = sa.select(sa.func.max(id_column)).scalar_subquery()
     # setval(seq, n, false) makes n the next value; an empty table starts again at 1.
-    conn.execute(sa.select(sa.func.setval(sequence, (largest or 0) + 1, False)))
+    conn.execute(sa.select(sa.func.setval(sequence, sa.func.coalesce(largest, 0) + 1, sa.false())))
