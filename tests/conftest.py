@@ -28,7 +28,7 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components.liveone  # noqa: F401  (must come before Home Assistant's loader runs)
 from custom_components.liveone.const import DOMAIN
 
-from . import pgserver
+from . import mariadbserver, pgserver
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -46,10 +46,10 @@ def db_url(tmp_path: Path) -> str:
 # and skips them otherwise, saying why.
 
 
-def _server_unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") or os.environ.get("LIVEONE_REQUIRE_PG") == "1":
+def _server_unavailable(reason: str, require: str = "LIVEONE_REQUIRE_PG") -> NoReturn:
+    if os.environ.get("CI") or os.environ.get(require) == "1":
         pytest.fail(reason, pytrace=False)
-    pytest.skip(f"{reason} (set LIVEONE_REQUIRE_PG=1 to make this a failure)")
+    pytest.skip(f"{reason} (set {require}=1 to make this a failure)")
 
 
 @pytest.fixture(scope="session")
@@ -73,12 +73,45 @@ def pg_admin_url() -> Iterator[str]:
         pgserver.stop(base)
 
 
-class PgDatabases:
-    """Creates empty databases on the test server, each named uniquely (xdist workers share a server)."""
+@pytest.fixture(scope="session")
+def mariadb_admin_url() -> Iterator[str]:
+    """The URL of a MariaDB server (the user may create databases), when MariaDB is installed here.
+
+    MariaDB is optional: where its server or the mysqlclient driver is not installed, the MariaDB tests
+    skip (they fail with LIVEONE_REQUIRE_MARIADB=1). Where both are installed, a server that cannot
+    start fails them in CI (CI set) or with LIVEONE_REQUIRE_MARIADB=1.
+    """
+    if url := os.environ.get("LIVEONE_TEST_MARIADB_URL"):
+        yield url
+        return
+    require = "LIVEONE_REQUIRE_MARIADB"
+    if not mariadbserver.available():
+        reason = "MariaDB (its server and the mysqlclient driver) is not installed here"
+        if os.environ.get(require) == "1":
+            pytest.fail(reason, pytrace=False)
+        pytest.skip(reason)
+    base = Path(tempfile.mkdtemp(prefix="liveone-mariadb-"))
+    try:
+        url = mariadbserver.start(base)
+    except (mariadbserver.ServerError, OSError, KeyError) as err:
+        mariadbserver.stop(base)
+        _server_unavailable(f"cannot start a MariaDB server for the tests: {err}", require)
+    except BaseException:
+        mariadbserver.stop(base)
+        raise
+    try:
+        yield url
+    finally:
+        mariadbserver.stop(base)
+
+
+class ServerDatabases:
+    """Creates empty databases on a test server, each named uniquely (xdist workers share a server)."""
 
     def __init__(self, admin_url: str) -> None:
         self._admin_url = admin_url
         self._admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        self._mysql = self._admin.dialect.name in ("mysql", "mariadb")
         self._names: list[str] = []
 
     def create(self) -> str:
@@ -86,45 +119,65 @@ class PgDatabases:
         name = f"t_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{uuid.uuid4().hex[:12]}"
         try:
             with self._admin.connect() as conn:
-                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+                conn.exec_driver_sql(f"CREATE DATABASE {name}")
         except sa.exc.OperationalError as err:
             where = self._admin_url.rsplit("@", 1)[-1]
-            _server_unavailable(f"the PostgreSQL server at {where} does not answer: {err}")
+            _server_unavailable(f"the database server at {where} does not answer: {err}")
         self._names.append(name)
         return sa.make_url(self._admin_url).set(database=name).render_as_string(hide_password=False)
 
     def drop_all(self) -> None:
-        """Drop every database this object created (closing their sessions)."""
+        """Drop every database this object created (closing their sessions first)."""
         with self._admin.connect() as conn:
             for name in self._names:
-                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                if self._mysql:
+                    sessions = conn.exec_driver_sql(
+                        f"SELECT id FROM information_schema.processlist WHERE db = '{name}'"
+                    ).scalars()
+                    for session in list(sessions):
+                        conn.exec_driver_sql(f"KILL {int(session)}")
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
+                else:
+                    conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
         self._admin.dispose()
 
 
 @pytest.fixture
-def pg_databases(pg_admin_url: str, socket_enabled: None) -> Iterator[PgDatabases]:
+def pg_databases(pg_admin_url: str, socket_enabled: None) -> Iterator[ServerDatabases]:
     """Empty PostgreSQL databases for the test, dropped afterwards.
 
     Sockets are enabled for the test, still only to 127.0.0.1 (Home Assistant's test plugin keeps
     that limit), so the tests reach the local server and nothing else.
     """
-    databases = PgDatabases(pg_admin_url)
+    databases = ServerDatabases(pg_admin_url)
     yield databases
     databases.drop_all()
 
 
 @pytest.fixture
-def pg_url(pg_databases: PgDatabases) -> str:
+def mariadb_databases(mariadb_admin_url: str, socket_enabled: None) -> Iterator[ServerDatabases]:
+    """Empty MariaDB databases for the test, dropped afterwards."""
+    databases = ServerDatabases(mariadb_admin_url)
+    yield databases
+    databases.drop_all()
+
+
+@pytest.fixture
+def pg_url(pg_databases: ServerDatabases) -> str:
     """A new, empty PostgreSQL database of the test's own."""
     return pg_databases.create()
 
 
-BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+BACKENDS = [
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.postgresql),
+    pytest.param("mariadb", marks=pytest.mark.mariadb),
+]
 
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
-    """The database a store test runs on: SQLite, then PostgreSQL (each test runs on both)."""
+    """The database a store test runs on: SQLite, PostgreSQL, MariaDB (each test runs on each)."""
     name: str = request.param
     return name
 
@@ -139,7 +192,9 @@ def new_store_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) 
         made += 1
         if backend == "sqlite":
             return f"sqlite:///{tmp_path / f'liveone-{made}.db'}"
-        databases: PgDatabases = request.getfixturevalue("pg_databases")
+        databases: ServerDatabases = request.getfixturevalue(
+            f"{'pg' if backend == 'postgresql' else backend}_databases"
+        )
         return databases.create()
 
     return make

@@ -24,10 +24,15 @@ FAILING_TRIGGER = {
         "$$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$",
         "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION fail_sessions()",
     ],
+    "mysql": [
+        "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions FOR EACH ROW "
+        "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'disk on fire'"
+    ],
 }
 DROP_TRIGGER = {
     "sqlite": "DROP TRIGGER fail_sessions",
     "postgresql": "DROP TRIGGER fail_sessions ON sessions",
+    "mysql": "DROP TRIGGER fail_sessions",
 }
 
 
