@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import mysql, postgresql
 
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import migrate
@@ -209,59 +209,91 @@ def test_sqlite_pragmas(db_url: str) -> None:
     engine.dispose()
 
 
-# ---- PostgreSQL: the same document, read back through SQLAlchemy's inspector ---------------------------
+# ---- Server databases: the same document, read back through SQLAlchemy's inspector ------------------
 
-# SQLite's INTEGER is 8 bytes; on PostgreSQL timestamps become BIGINT (ids and counts stay INTEGER) and
-# REAL becomes DOUBLE PRECISION (PostgreSQL's REAL is a 4-byte float, too coarse for lifetime totals).
-PG_TYPES = {
-    "INTEGER": {"INTEGER", "BIGINT"},
-    "REAL": {"DOUBLE PRECISION"},
-    "TEXT": {"TEXT"},
-    "BOOLEAN": {"BOOLEAN"},
+# SQLite's INTEGER is 8 bytes; on servers timestamps become BIGINT (ids and counts stay INTEGER). REAL is
+# DOUBLE PRECISION on PostgreSQL (its REAL is a 4-byte float, too coarse for lifetime totals) and DOUBLE
+# on MariaDB; MariaDB's indexed or defaulted text columns are VARCHAR(255) and BOOLEAN is TINYINT.
+SERVER_TYPES = {
+    "postgresql": {
+        "INTEGER": {"INTEGER", "BIGINT"},
+        "REAL": {"DOUBLE PRECISION"},
+        "TEXT": {"TEXT"},
+        "BOOLEAN": {"BOOLEAN"},
+    },
+    "mysql": {
+        "INTEGER": {"INTEGER", "BIGINT"},
+        "REAL": {"DOUBLE"},
+        "TEXT": {"TEXT", "VARCHAR(255)"},
+        "BOOLEAN": {"TINYINT", "BOOL"},
+    },
 }
 
 
-def _pg_default(reflected: str | None) -> str | None:
-    """PostgreSQL's spelling of a default, as SCHEMA.md writes it (``'active'::text`` -> ``'active'``)."""
+def _server_default(reflected: str | None, dialect: str) -> str | None:
+    """A reflected default as SCHEMA.md writes it (``'active'::text`` -> ``'active'``; MariaDB 1 -> true)."""
     if reflected is None or reflected.startswith("nextval("):
         return None
+    if dialect == "mysql":
+        return {"1": "true"}.get(reflected, reflected)  # the only default of 1 is the boolean's
     return reflected.split("::")[0]
 
 
-@pytest.fixture
-def pg_schema(pg_url: str) -> dict[str, dict[str, Any]]:
-    """Every table of a store created on PostgreSQL, as the inspector reflects it."""
-    engine = create_engine(pg_url)
+def _descending(conn: sa.Connection, table: str, index: dict[str, Any]) -> set[str]:
+    """The index's descending columns (PostgreSQL reflects them; MariaDB says so in SHOW INDEX)."""
+    if conn.dialect.name == "postgresql":
+        sorting = index.get("column_sorting", {})
+        return {name for name in index["column_names"] if "desc" in sorting.get(name, ())}
+    rows = conn.exec_driver_sql(f"SHOW INDEX FROM {table} WHERE Key_name = '{index['name']}'").mappings()
+    return {row["Column_name"] for row in rows if row["Collation"] == "D"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def server_schema(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every table of a store created on a server database, as the inspector reflects it."""
+    prefix = "pg" if request.param == "postgresql" else request.param
+    url = request.getfixturevalue(f"{prefix}_databases").create()
+    engine = create_engine(url)
     try:
         migrate(engine)
         inspector = sa.inspect(engine)
-        return {
-            table: {
-                "columns": inspector.get_columns(table),
-                "pk": inspector.get_pk_constraint(table)["constrained_columns"],
-                "indexes": inspector.get_indexes(table),
-                "fks": inspector.get_foreign_keys(table),
+        with engine.connect() as conn:
+            tables = {
+                table: {
+                    "columns": inspector.get_columns(table),
+                    "pk": inspector.get_pk_constraint(table)["constrained_columns"],
+                    "indexes": {
+                        index["name"]: {**index, "desc": _descending(conn, table, index)}
+                        for index in inspector.get_indexes(table)
+                    },
+                    "fks": inspector.get_foreign_keys(table),
+                }
+                for table in inspector.get_table_names()
             }
-            for table in inspector.get_table_names()
-        }
+        return {"dialect": engine.dialect.name, "tables": tables}
     finally:
         engine.dispose()
 
 
-@pytest.mark.postgresql
-def test_postgresql_has_every_documented_table(
-    doc_tables: dict[str, DocTable], pg_schema: dict[str, dict[str, Any]]
+def test_server_has_every_documented_table(
+    doc_tables: dict[str, DocTable], server_schema: dict[str, Any]
 ) -> None:
-    assert set(pg_schema) == set(doc_tables) | EXTRA_TABLES
+    assert set(server_schema["tables"]) == set(doc_tables) | EXTRA_TABLES
 
 
-@pytest.mark.postgresql
 @pytest.mark.parametrize("table", DOCUMENTED_TABLES)
-def test_postgresql_table_matches_document(
-    table: str, doc_tables: dict[str, DocTable], pg_schema: dict[str, dict[str, Any]]
+def test_server_table_matches_document(
+    table: str, doc_tables: dict[str, DocTable], server_schema: dict[str, Any]
 ) -> None:
+    dialect_name = server_schema["dialect"]
+    dialect = postgresql.dialect() if dialect_name == "postgresql" else mysql.dialect()
     doc = doc_tables[table]
-    found = pg_schema[table]
+    found = server_schema["tables"][table]
     columns = {column["name"]: column for column in found["columns"]}
     extension = EXTENSION_COLUMNS.get(table, set())
     assert [name for name in columns if name not in extension] == [c.name for c in doc.columns]
@@ -269,18 +301,20 @@ def test_postgresql_table_matches_document(
     assert found["pk"] == [c.name for c in doc.columns if c.primary_key]
     for column in doc.columns:
         actual = columns[column.name]
-        type_name = actual["type"].compile(dialect=postgresql.dialect())
-        assert type_name in PG_TYPES[column.base_type], f"{table}.{column.name} type {type_name}"
+        type_name = actual["type"].compile(dialect=dialect)
+        if not type_name.startswith("VARCHAR"):  # MariaDB's display widths, INTEGER(11), say nothing
+            type_name = re.sub(r"\(\d+\)$", "", type_name)
+        expected_types = SERVER_TYPES[dialect_name][column.base_type]
+        assert type_name in expected_types, f"{table}.{column.name} type {type_name}"
         assert actual["nullable"] == (not (column.not_null or column.primary_key)), f"{table}.{column.name}"
-        assert _pg_default(actual["default"]) == column.default, f"{table}.{column.name} default"
+        default = _server_default(actual["default"], dialect_name)
+        assert default == column.default, f"{table}.{column.name} default"
 
-    indexes = {index["name"]: index for index in found["indexes"]}
     for index in doc.indexes:
-        assert index.name in indexes, f"index {index.name}"
-        actual_index = indexes[index.name]
+        assert index.name in found["indexes"], f"index {index.name}"
+        actual_index = found["indexes"][index.name]
         assert bool(actual_index["unique"]) == index.unique, f"{index.name} uniqueness"
-        sorting = actual_index.get("column_sorting", {})
-        keys = [(name, "desc" in sorting.get(name, ())) for name in actual_index["column_names"]]
+        keys = [(name, name in actual_index["desc"]) for name in actual_index["column_names"]]
         assert keys == index.columns, f"{index.name} columns"
 
     foreign_keys = {(fk["referred_table"], fk["options"].get("ondelete")) for fk in found["fks"]}
