@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from custom_components.liveone.store import Store, StoreError
+from custom_components.liveone.store import Store, StoreError, SystemInfo
 from custom_components.liveone.store.dialect import reset_sequence, upsert, upsert_statement
 from custom_components.liveone.store.engine import (
     CONNECT_TIMEOUT,
@@ -152,3 +152,22 @@ def test_sequence_reset_is_only_for_postgresql(store_url: str) -> None:
         assert new_id[0] == 8  # after the explicit id, on every database
     finally:
         engine.dispose()
+
+
+@pytest.mark.postgresql
+async def test_connections_the_server_closed_are_replaced(pg_url: str, pg_admin_url: str) -> None:
+    """A database restart (here: its sessions killed) costs no failed write: pre-ping reconnects."""
+    store = await Store.async_open(pg_url)
+    try:
+        system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="x"))
+        admin = sa.create_engine(pg_admin_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+        with admin.connect() as conn:
+            killed = conn.execute(
+                sa.text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = :db"),
+                {"db": sa.make_url(pg_url).database},
+            ).scalar_one()
+        admin.dispose()
+        assert killed >= 1
+        assert await store.async_find_system("demo", "x") == system_id
+    finally:
+        await store.async_close()
