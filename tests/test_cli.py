@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 import io
 import json
 from pathlib import Path
+import sqlite3
 import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
+from custom_components.liveone.store import Store, StoreError, SystemInfo
 from custom_components.liveone.store.cli import main, run
+from custom_components.liveone.store.copy import TABLES, copy_store
+from custom_components.liveone.store.engine import create_engine
+from custom_components.liveone.store.migrations import create_at_version
 from custom_components.liveone.vendors.demo import DemoSite, DemoSystem
+from custom_components.liveone.vendors.model import PointReading
 
 from .conftest import query_db
 
@@ -36,46 +45,48 @@ def _write_demo_day(path: Path, system_id: int, days: int = 1) -> int:
     return lines
 
 
-async def test_init_add_ingest_aggregate(db_url: str, tmp_path: Path) -> None:
-    assert (await _run("--db", db_url, "init"))[0] == 0
-    code, out = await _run("--db", db_url, "add-system", "--vendor", "demo", "--site", "cli", "--name", "CLI")
+async def test_init_add_ingest_aggregate(store_url: str, tmp_path: Path) -> None:
+    assert (await _run("--db", store_url, "init"))[0] == 0
+    code, out = await _run(
+        "--db", store_url, "add-system", "--vendor", "demo", "--site", "cli", "--name", "CLI"
+    )
     assert (code, out) == (0, "1\n")
     lines = _write_demo_day(tmp_path / "day.jsonl", 1, days=2)
-    code, out = await _run("--db", db_url, "ingest", str(tmp_path / "day.jsonl"))
+    code, out = await _run("--db", store_url, "ingest", str(tmp_path / "day.jsonl"))
     assert code == 0
     assert f"ingested {lines} new readings of {lines} lines" in out
-    assert query_db(db_url, "SELECT count(*) FROM readings") == [(2880,)]
-    assert query_db(db_url, "SELECT count(*) FROM readings_agg_5m") == [(576,)]  # 288 a day
+    assert query_db(store_url, "SELECT count(*) FROM readings") == [(2880,)]
+    assert query_db(store_url, "SELECT count(*) FROM readings_agg_5m") == [(576,)]  # 288 a day
 
     # Ingesting the same file again adds nothing.
-    code, out = await _run("--db", db_url, "ingest", str(tmp_path / "day.jsonl"))
+    code, out = await _run("--db", store_url, "ingest", str(tmp_path / "day.jsonl"))
     assert "ingested 0 new readings" in out
 
-    before = query_db(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
-    code, out = await _run("--db", db_url, "aggregate", "--system", "1")
+    before = query_db(store_url, "SELECT * FROM readings_agg_1d ORDER BY day")
+    code, out = await _run("--db", store_url, "aggregate", "--system", "1")
     assert code == 0
     assert "from 2025-08-17 to 2025-08-18" in out
-    days = query_db(db_url, "SELECT day, interval_count FROM readings_agg_1d ORDER BY day")
+    days = query_db(store_url, "SELECT day, interval_count FROM readings_agg_1d ORDER BY day")
     assert days[:2] == [("2025-08-17", 288), ("2025-08-18", 288)]
     code, out = await _run(
-        "--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-17", "--to", "2025-08-17"
+        "--db", store_url, "aggregate", "--system", "1", "--from", "2025-08-17", "--to", "2025-08-17"
     )
     assert "from 2025-08-17 to 2025-08-17" in out
-    after = query_db(db_url, "SELECT * FROM readings_agg_1d ORDER BY day")
+    after = query_db(store_url, "SELECT * FROM readings_agg_1d ORDER BY day")
     # A rebuild reproduces the incremental rows (apart from the updated_at stamp).
     assert [row[:-1] for row in after[:2]] == [row[:-1] for row in before[:2]]
 
 
-def test_aggregate_without_readings_and_bad_range(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["--db", db_url, "add-system", "--vendor", "demo", "--site", "empty"]) == 0
-    assert main(["--db", db_url, "aggregate", "--system", "1"]) == 0
+def test_aggregate_without_readings_and_bad_range(store_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", store_url, "add-system", "--vendor", "demo", "--site", "empty"]) == 0
+    assert main(["--db", store_url, "aggregate", "--system", "1"]) == 0
     assert "system 1 has no readings; nothing to aggregate" in capsys.readouterr().out
     assert (
-        main(["--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-02", "--to", "2025-08-01"])
+        main(["--db", store_url, "aggregate", "--system", "1", "--from", "2025-08-02", "--to", "2025-08-01"])
         == 1
     )
     assert "is after --to" in capsys.readouterr().err
-    assert main(["--db", db_url, "aggregate", "--system", "7"]) == 1
+    assert main(["--db", store_url, "aggregate", "--system", "7"]) == 1
     assert "no system with id 7" in capsys.readouterr().err
 
 
@@ -123,3 +134,156 @@ def test_script_runs_without_home_assistant(db_url: str) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "store ready at sqlite:///" in done.stdout
+
+
+# ---- copy ---------------------------------------------------------------------------------------------------
+
+
+async def _fill_every_table(url: str) -> None:
+    """A store with rows in every table: two systems, a day of readings, polls, points."""
+    store = await Store.async_open(url)
+    try:
+        home = await store.async_ensure_system(
+            SystemInfo(vendor_type="demo", vendor_site_id="home", display_name="Home", owner_user_id="u1")
+        )
+        mondo = await store.async_ensure_system(SystemInfo(vendor_type="mondo", vendor_site_id="m1"))
+        system = DemoSystem(DemoSite(seed="copy", latitude=-37.35, longitude=144.14, tz_offset_min=600))
+        readings = list(system.readings_between(START, START + 86400))
+        await store.async_write_readings(home, readings[:-10])
+        await store.async_record_poll(home, "demo", readings[-10:], started=START + 86400, now=START + 86400)
+        await store.async_record_poll(
+            home, "demo", [], started=START + 86460, error="timeout", now=START + 86461
+        )
+        await store.async_write_points(
+            mondo,
+            [
+                PointReading(
+                    point_id="p1",
+                    point_sub_id="power",
+                    name="Pool pump",
+                    metric_type="power",
+                    metric_unit="W",
+                    measurement_time_ms=(START + 60 * k) * 1000,
+                    value=None if k == 3 else 100.5 + k,
+                    data_quality="error" if k == 3 else "good",
+                )
+                for k in range(12)
+            ],
+        )
+    finally:
+        await store.async_close()
+
+
+def _dump(url: str) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every copied table, in id order (floats as stored)."""
+    return {
+        table.name: query_db(url, f"SELECT * FROM {table.name} ORDER BY {table.primary_key.columns[0].name}")
+        for table in TABLES
+    }
+
+
+async def test_copy_to_another_backend_and_back(
+    tmp_path: Path, new_store_url: Callable[[], str], backend: str
+) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    middle = new_store_url()
+    await _fill_every_table(source)
+    original = _dump(source)
+    assert all(original.values()), {name: len(rows) for name, rows in original.items()}
+
+    code, out = await _run("copy", "--from", source, "--to", middle)
+    assert code == 0, out
+    assert "every table's row count matches" in out
+    assert f"{'readings':<24}{len(original['readings']):>12}{len(original['readings']):>14}" in out
+    code, out = await _run("copy", "--from", middle, "--to", back)
+    assert code == 0, out
+    # The round trip keeps every row and every value, ids included.
+    assert _dump(back) == original
+    if backend == "postgresql":
+        assert _dump(middle) == original
+        assert "pg-test-secret" not in out  # the URL is printed redacted
+        assert "postgresql://liveone:***@127.0.0.1" in out
+
+    # New rows in the copy get new ids (PostgreSQL's sequences were moved past the copied ones).
+    code, out = await _run("--db", middle, "add-system", "--vendor", "demo", "--site", "new")
+    assert (code, out) == (0, f"{len(original['systems']) + 1}\n")
+
+
+def test_copy_refuses_a_destination_with_rows_unless_replace(
+    tmp_path: Path, store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    asyncio.run(_fill_every_table(source))
+    assert main(["--db", store_url, "add-system", "--vendor", "demo", "--site", "already"]) == 0
+    assert main(["copy", "--from", source, "--to", store_url]) == 1
+    err = capsys.readouterr().err
+    assert "already holds rows: systems (1); use --replace to delete them first" in err
+    assert query_db(store_url, "SELECT vendor_site_id FROM systems") == [("already",)]
+
+    assert main(["copy", "--from", source, "--to", store_url, "--replace"]) == 0
+    assert _dump(store_url) == _dump(source)
+
+
+async def test_copy_reports_rows_that_differ(tmp_path: Path) -> None:
+    """Rows written to the source while it is copied (Home Assistant still running) are caught."""
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    await _fill_every_table(source)
+
+    def write_meanwhile(table: str, _rows: int) -> None:
+        if table == "readings":
+            engine = sa.create_engine(source)
+            with engine.begin() as conn:
+                conn.execute(sa.text("INSERT INTO readings (system_id, inverter_time) VALUES (1, 1)"))
+            engine.dispose()
+
+    copied = len(_dump(source)["readings"])
+    with pytest.raises(
+        StoreError, match=f"row counts differ after the copy: readings {copied + 1} -> {copied}$"
+    ):
+        await asyncio.to_thread(copy_store, source, target, progress=write_meanwhile)
+
+
+def test_failed_copy_leaves_the_destination_empty(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "source.db"
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    asyncio.run(_fill_every_table(f"sqlite:///{source}"))
+    # A reading of a system that does not exist, slipped past the source's foreign keys.
+    with sqlite3.connect(source) as raw:
+        raw.execute("PRAGMA foreign_keys=OFF")
+        raw.execute("INSERT INTO readings (system_id, inverter_time) VALUES (99, 1)")
+    assert main(["copy", "--from", f"sqlite:///{source}", "--to", target]) == 1
+    assert "the copy failed: FOREIGN KEY constraint failed" in capsys.readouterr().err
+    assert query_db(target, "SELECT count(*) FROM systems") == [(0,)]  # one transaction: all or nothing
+
+
+@pytest.mark.parametrize(
+    ("source_kind", "message"),
+    [
+        ("empty", "holds no LiveOne store"),
+        ("old", "is at schema version 1, this LiveOne at 2; upgrade it first"),
+        ("same", "--from and --to name the same database"),
+    ],
+)
+def test_copy_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], source_kind: str, message: str
+) -> None:
+    source = f"sqlite:///{tmp_path / 'source.db'}"
+    target = source if source_kind == "same" else f"sqlite:///{tmp_path / 'target.db'}"
+    if source_kind == "old":
+        engine = create_engine(source)
+        create_at_version(engine, 1)
+        engine.dispose()
+    elif source_kind == "same":
+        asyncio.run(_fill_every_table(source))
+    else:
+        sa.create_engine(source).connect().close()
+    assert main(["copy", "--from", source, "--to", target]) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_commands_other_than_copy_need_db(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["init"])
+    assert "init needs --db URL" in capsys.readouterr().err

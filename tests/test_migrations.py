@@ -19,8 +19,8 @@ def _columns(engine: sa.Engine, table: str) -> list[str]:
     return [c["name"] for c in sa.inspect(engine).get_columns(table)]
 
 
-def test_new_database_is_created_at_current_version(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_new_database_is_created_at_current_version(store_url: str) -> None:
+    engine = create_engine(store_url)
     assert migrate(engine) == 0
     with engine.connect() as conn:
         assert get_version(conn) == SCHEMA_VERSION
@@ -28,8 +28,8 @@ def test_new_database_is_created_at_current_version(db_url: str) -> None:
     engine.dispose()
 
 
-def test_version_1_file_upgrades_without_losing_rows(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_version_1_file_upgrades_without_losing_rows(store_url: str) -> None:
+    engine = create_engine(store_url)
     create_at_version(engine, 1)
     v1 = build_metadata(1)
     assert "load_wh_interval" not in _columns(engine, "readings_agg_5m")
@@ -49,7 +49,7 @@ def test_version_1_file_upgrades_without_losing_rows(db_url: str) -> None:
         )
     engine.dispose()
 
-    engine = create_engine(db_url)
+    engine = create_engine(store_url)
     assert migrate(engine) == 1
     with engine.connect() as conn:
         assert get_version(conn) == SCHEMA_VERSION
@@ -68,16 +68,16 @@ def test_version_1_file_upgrades_without_losing_rows(db_url: str) -> None:
     engine.dispose()
 
 
-def test_unversioned_file_of_the_documented_system_counts_as_version_1(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_unversioned_file_of_the_documented_system_counts_as_version_1(store_url: str) -> None:
+    engine = create_engine(store_url)
     build_metadata(1).tables["systems"].create(engine)
     with engine.connect() as conn:
         assert get_version(conn) == 1
     engine.dispose()
 
 
-def test_newer_database_is_refused(db_url: str) -> None:
-    engine = create_engine(db_url)
+def test_newer_database_is_refused(store_url: str) -> None:
+    engine = create_engine(store_url)
     migrate(engine)
     with engine.begin() as conn:
         conn.execute(sa.text("UPDATE schema_version SET version = :v"), {"v": SCHEMA_VERSION + 1})

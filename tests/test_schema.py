@@ -6,8 +6,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import re
 import sqlite3
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import mysql, postgresql
 
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import migrate
@@ -135,19 +138,19 @@ def test_every_documented_table_exists(
     assert names == set(doc_tables) | EXTRA_TABLES
 
 
-@pytest.mark.parametrize(
-    "table",
-    [
-        "systems",
-        "readings",
-        "readings_agg_5m",
-        "readings_agg_1d",
-        "polling_status",
-        "user_systems",
-        "point_info",
-        "point_readings",
-    ],
-)
+DOCUMENTED_TABLES = [
+    "systems",
+    "readings",
+    "readings_agg_5m",
+    "readings_agg_1d",
+    "polling_status",
+    "user_systems",
+    "point_info",
+    "point_readings",
+]
+
+
+@pytest.mark.parametrize("table", DOCUMENTED_TABLES)
 def test_table_matches_document(
     table: str, doc_tables: dict[str, DocTable], created_db: sqlite3.Connection
 ) -> None:
@@ -204,3 +207,133 @@ def test_sqlite_pragmas(db_url: str) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+# ---- Server databases: the same document, read back through SQLAlchemy's inspector ------------------
+
+# SQLite's INTEGER is 8 bytes; on servers timestamps become BIGINT (ids and counts stay INTEGER). REAL is
+# DOUBLE PRECISION on PostgreSQL (its REAL is a 4-byte float, too coarse for lifetime totals) and DOUBLE
+# on MariaDB; MariaDB's indexed or defaulted text columns are VARCHAR(255) and BOOLEAN is TINYINT.
+SERVER_TYPES = {
+    "postgresql": {
+        "INTEGER": {"INTEGER", "BIGINT"},
+        "REAL": {"DOUBLE PRECISION"},
+        "TEXT": {"TEXT"},
+        "BOOLEAN": {"BOOLEAN"},
+    },
+    "mysql": {
+        "INTEGER": {"INTEGER", "BIGINT"},
+        "REAL": {"DOUBLE"},
+        "TEXT": {"TEXT", "VARCHAR(255)"},
+        "BOOLEAN": {"TINYINT", "BOOL"},
+    },
+}
+
+
+def _server_default(reflected: str | None, dialect: str) -> str | None:
+    """A reflected default as SCHEMA.md writes it (``'active'::text`` -> ``'active'``; MariaDB 1 -> true)."""
+    if reflected is None or reflected.startswith("nextval("):
+        return None
+    if dialect == "mysql":
+        return {"1": "true"}.get(reflected, reflected)  # the only default of 1 is the boolean's
+    return reflected.split("::")[0]
+
+
+def _descending(conn: sa.Connection, table: str, index: dict[str, Any]) -> set[str]:
+    """The index's descending columns (PostgreSQL reflects them; MariaDB says so in SHOW INDEX)."""
+    if conn.dialect.name == "postgresql":
+        sorting = index.get("column_sorting", {})
+        return {name for name in index["column_names"] if "desc" in sorting.get(name, ())}
+    rows = conn.exec_driver_sql(f"SHOW INDEX FROM {table} WHERE Key_name = '{index['name']}'").mappings()
+    return {row["Column_name"] for row in rows if row["Collation"] == "D"}
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("postgresql", marks=pytest.mark.postgresql),
+        pytest.param("mariadb", marks=pytest.mark.mariadb),
+    ]
+)
+def server_schema(request: pytest.FixtureRequest) -> dict[str, Any]:
+    """Every table of a store created on a server database, as the inspector reflects it."""
+    prefix = "pg" if request.param == "postgresql" else request.param
+    url = request.getfixturevalue(f"{prefix}_databases").create()
+    engine = create_engine(url)
+    try:
+        migrate(engine)
+        inspector = sa.inspect(engine)
+        with engine.connect() as conn:
+            tables = {
+                table: {
+                    "columns": inspector.get_columns(table),
+                    "pk": inspector.get_pk_constraint(table)["constrained_columns"],
+                    "indexes": {
+                        index["name"]: {**index, "desc": _descending(conn, table, index)}
+                        for index in inspector.get_indexes(table)
+                    },
+                    "fks": inspector.get_foreign_keys(table),
+                }
+                for table in inspector.get_table_names()
+            }
+        return {"dialect": engine.dialect.name, "tables": tables}
+    finally:
+        engine.dispose()
+
+
+def test_server_has_every_documented_table(
+    doc_tables: dict[str, DocTable], server_schema: dict[str, Any]
+) -> None:
+    assert set(server_schema["tables"]) == set(doc_tables) | EXTRA_TABLES
+
+
+@pytest.mark.parametrize("table", DOCUMENTED_TABLES)
+def test_server_table_matches_document(
+    table: str, doc_tables: dict[str, DocTable], server_schema: dict[str, Any]
+) -> None:
+    dialect_name = server_schema["dialect"]
+    dialect = postgresql.dialect() if dialect_name == "postgresql" else mysql.dialect()
+    doc = doc_tables[table]
+    found = server_schema["tables"][table]
+    columns = {column["name"]: column for column in found["columns"]}
+    extension = EXTENSION_COLUMNS.get(table, set())
+    assert [name for name in columns if name not in extension] == [c.name for c in doc.columns]
+    assert set(columns) - {c.name for c in doc.columns} == extension
+    assert found["pk"] == [c.name for c in doc.columns if c.primary_key]
+    for column in doc.columns:
+        actual = columns[column.name]
+        type_name = actual["type"].compile(dialect=dialect)
+        if not type_name.startswith("VARCHAR"):  # MariaDB's display widths, INTEGER(11), say nothing
+            type_name = re.sub(r"\(\d+\)$", "", type_name)
+        expected_types = SERVER_TYPES[dialect_name][column.base_type]
+        assert type_name in expected_types, f"{table}.{column.name} type {type_name}"
+        assert actual["nullable"] == (not (column.not_null or column.primary_key)), f"{table}.{column.name}"
+        default = _server_default(actual["default"], dialect_name)
+        assert default == column.default, f"{table}.{column.name} default"
+
+    for index in doc.indexes:
+        assert index.name in found["indexes"], f"index {index.name}"
+        actual_index = found["indexes"][index.name]
+        assert bool(actual_index["unique"]) == index.unique, f"{index.name} uniqueness"
+        keys = [(name, name in actual_index["desc"]) for name in actual_index["column_names"]]
+        assert keys == index.columns, f"{index.name} columns"
+
+    foreign_keys = {(fk["referred_table"], fk["options"].get("ondelete")) for fk in found["fks"]}
+    assert set(doc.foreign_keys) <= foreign_keys
+
+
+def test_mysql_schema_indexes_no_text_column() -> None:
+    """MySQL/MariaDB refuse an index on TEXT (and a TEXT default); those columns are VARCHAR there."""
+    from sqlalchemy.dialects import mysql
+
+    from custom_components.liveone.store.schema import metadata
+
+    dialect = mysql.dialect()
+    checked = 0
+    for table in metadata.tables.values():
+        for column in table.columns:
+            type_name = column.type.compile(dialect=dialect)
+            if any(column in index.columns.values() for index in table.indexes) or column.server_default:
+                assert type_name != "TEXT", f"{table.name}.{column.name}"
+                checked += 1
+    assert checked > 20
+    assert metadata.tables["systems"].c.vendor_site_id.type.compile(dialect=dialect) == "VARCHAR(255)"

@@ -14,6 +14,27 @@ from custom_components.liveone.vendors.model import Reading
 
 T0 = 1_755_404_100  # 2025-08-17 04:15:00 UTC, on a 5-minute mark
 
+# A trigger that makes every insert into sessions fail, as a database error in the middle of a poll.
+FAILING_TRIGGER = {
+    "sqlite": [
+        "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION fail_sessions() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION 'disk on fire'; END $$",
+        "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION fail_sessions()",
+    ],
+    "mysql": [
+        "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions FOR EACH ROW "
+        "SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'disk on fire'"
+    ],
+}
+DROP_TRIGGER = {
+    "sqlite": "DROP TRIGGER fail_sessions",
+    "postgresql": "DROP TRIGGER fail_sessions ON sessions",
+    "mysql": "DROP TRIGGER fail_sessions",
+}
+
 
 def _store_threads() -> list[threading.Thread]:
     return [t for t in threading.enumerate() if t.name.startswith("liveone_store")]
@@ -24,8 +45,8 @@ def _count(store: Store, sql: str) -> int:
         return int(conn.execute(sa.text(sql)).scalar_one())
 
 
-async def test_open_and_close_join_the_worker(db_url: str) -> None:
-    store = await Store.async_open(db_url)
+async def test_open_and_close_join_the_worker(store_url: str) -> None:
+    store = await Store.async_open(store_url)
     await store.async_run(lambda: None)
     assert len(_store_threads()) == 1
     await store.async_close()
@@ -36,8 +57,8 @@ async def test_open_and_close_join_the_worker(db_url: str) -> None:
         await store.async_run(lambda: None)
 
 
-async def test_work_runs_on_the_worker_thread(db_url: str) -> None:
-    store = await Store.async_open(db_url)
+async def test_work_runs_on_the_worker_thread(store_url: str) -> None:
+    store = await Store.async_open(store_url)
     try:
         name = await store.async_run(lambda: threading.current_thread().name)
         assert name.startswith("liveone_store")
@@ -70,8 +91,8 @@ def test_urls() -> None:
     assert default_url("/config") == "sqlite:////config/liveone/liveone.db"
 
 
-async def test_systems_registry(db_url: str) -> None:
-    store = await Store.async_open(db_url)
+async def test_systems_registry(store_url: str) -> None:
+    store = await Store.async_open(store_url)
     try:
         info = SystemInfo(vendor_type="demo", vendor_site_id="home", display_name="Home", owner_user_id="u1")
         system_id = await store.async_ensure_system(info)
@@ -109,8 +130,8 @@ async def test_systems_registry(db_url: str) -> None:
         await store.async_close()
 
 
-async def test_record_poll_stores_readings_status_and_session(db_url: str) -> None:
-    store = await Store.async_open(db_url)
+async def test_record_poll_stores_readings_status_and_session(store_url: str) -> None:
+    store = await Store.async_open(store_url)
     try:
         system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="a"))
         assert await store.async_latest_reading(system_id) is None
@@ -135,16 +156,14 @@ async def test_record_poll_stores_readings_status_and_session(db_url: str) -> No
         await store.async_close()
 
 
-async def test_database_error_mid_write_stores_nothing(db_url: str) -> None:
+async def test_database_error_mid_write_stores_nothing(store_url: str) -> None:
     """A failure in the last statement of a poll rolls back its readings and aggregates too."""
-    store = await Store.async_open(db_url)
+    store = await Store.async_open(store_url)
     try:
         system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="a"))
         with store.engine.begin() as conn:
-            conn.exec_driver_sql(
-                "CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions "
-                "BEGIN SELECT RAISE(ABORT, 'disk on fire'); END"
-            )
+            for statement in FAILING_TRIGGER[conn.dialect.name]:
+                conn.exec_driver_sql(statement)
         readings = [Reading(inverter_time=T0 + 60 * i, solar_w=500) for i in range(5)]
         with pytest.raises(StoreError, match="disk on fire"):
             await store.async_record_poll(system_id, "demo", readings, started=T0, now=T0 + 300)
@@ -152,7 +171,7 @@ async def test_database_error_mid_write_stores_nothing(db_url: str) -> None:
             assert _count(store, f"SELECT count(*) FROM {table}") == 0, table
 
         with store.engine.begin() as conn:
-            conn.exec_driver_sql("DROP TRIGGER fail_sessions")
+            conn.exec_driver_sql(DROP_TRIGGER[conn.dialect.name])
         result = await store.async_record_poll(system_id, "demo", readings, started=T0, now=T0 + 300)
         assert result.rows_written == 5
         assert _count(store, "SELECT count(*) FROM readings") == 5
@@ -168,3 +187,13 @@ async def test_in_memory_store_keeps_one_database() -> None:
         assert await store.async_find_system("demo", "m") == system_id
     finally:
         await store.async_close()
+
+
+async def test_store_newer_than_the_code_is_refused(store_url: str) -> None:
+    store = await Store.async_open(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE schema_version SET version = version + 1"))
+    await store.async_close()
+    with pytest.raises(StoreError, match=r"cannot open the store at .*newer than this LiveOne supports"):
+        await Store.async_open(store_url)
+    assert _store_threads() == []

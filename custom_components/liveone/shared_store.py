@@ -3,6 +3,11 @@
 The first entry to load opens it; the last to unload closes it, and so does Home Assistant stopping.
 The URL comes from ``configuration.yaml`` (``liveone: db_url: ...``, like the recorder's), or is the
 SQLite file ``<config>/liveone/liveone.db``.
+
+When the store cannot be opened (a bad URL, a missing driver, a database server that does not answer),
+the first entry's setup logs one error naming the redacted URL, raises a repair issue and fails as
+"not ready", so Home Assistant retries it; the issue is deleted when the store opens. The password in
+the URL never reaches the log, the issue or diagnostics.
 """
 
 from __future__ import annotations
@@ -14,10 +19,14 @@ from dataclasses import dataclass, field
 
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.util.hass_dict import HassKey
 
-from .const import LOGGER
-from .store import Store, default_url
+from .const import DOMAIN, LOGGER
+from .store import Store, StoreError, default_url, redact_url
+from .store.engine import scrub
+
+ISSUE_DATABASE_UNREACHABLE = "database_unreachable"
 
 
 @dataclass
@@ -29,6 +38,8 @@ class SharedStore:
     users: int = 0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     unsub_stop: CALLBACK_TYPE | None = None
+    failing: bool = False
+    """The last attempt to open the store failed (it was logged and a repair issue raised)."""
 
 
 DATA_SHARED_STORE: HassKey[SharedStore] = HassKey("liveone_store")
@@ -49,7 +60,15 @@ async def async_acquire_store(hass: HomeAssistant) -> Store:
     async with shared.lock:
         if shared.store is None:
             url = shared.url or default_url(hass.config.config_dir)
-            shared.store = await Store.async_open(url)
+            try:
+                shared.store = await Store.async_open(url)
+            except StoreError as err:
+                _async_report_unopenable(hass, shared, url, err)
+                raise
+            if shared.failing:
+                shared.failing = False
+                LOGGER.info("The LiveOne store at %s is open again", shared.store.url)
+            ir.async_delete_issue(hass, DOMAIN, ISSUE_DATABASE_UNREACHABLE)
             LOGGER.debug("Opened the LiveOne store at %s", shared.store.url)
 
             async def _close_on_stop(_event: Event) -> None:
@@ -59,6 +78,30 @@ async def async_acquire_store(hass: HomeAssistant) -> Store:
             shared.unsub_stop = hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _close_on_stop)
         shared.users += 1
         return shared.store
+
+
+def _async_report_unopenable(hass: HomeAssistant, shared: SharedStore, url: str, err: StoreError) -> None:
+    """Log the failure once per outage and raise (or refresh) the repair issue."""
+    where = redact_url(url)
+    reason = scrub(str(err), url)
+    if not shared.failing:
+        shared.failing = True
+        LOGGER.error(
+            "The LiveOne store cannot be opened: %s. Check db_url in configuration.yaml and that the "
+            "database server is running; setup will be retried",
+            reason,
+        )
+    else:
+        LOGGER.debug("The LiveOne store at %s still cannot be opened: %s", where, reason)
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        ISSUE_DATABASE_UNREACHABLE,
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key=ISSUE_DATABASE_UNREACHABLE,
+        translation_placeholders={"url": where, "error": reason},
+    )
 
 
 async def async_release_store(hass: HomeAssistant) -> None:

@@ -1,9 +1,8 @@
-"""Helpers shared by the store tests: a migrated SQLite file, systems, readings and row dumps."""
+"""Helpers shared by the store tests: a migrated store on each backend, systems, readings and row dumps."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -44,9 +43,9 @@ def add_system(conn: Connection, offset: int = 600, site: str = "1", vendor: str
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    """A fresh, migrated SQLite store file."""
-    eng = new_engine(f"sqlite:///{tmp_path}/t.db")
+def engine(store_url: str) -> Iterator[Engine]:
+    """A fresh, migrated store: an SQLite file and a PostgreSQL database (each test runs on both)."""
+    eng = new_engine(store_url)
     yield eng
     eng.dispose()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pytest
@@ -383,10 +384,10 @@ def _mixed_readings() -> list[Reading]:
     ]
 
 
-def test_out_of_order_writes_match_one_batch(tmp_path) -> None:
+def test_out_of_order_writes_match_one_batch(new_store_url: Callable[[], str]) -> None:
     readings = _mixed_readings()
-    batch = new_engine(f"sqlite:///{tmp_path}/batch.db")
-    single = new_engine(f"sqlite:///{tmp_path}/single.db")
+    batch = new_engine(new_store_url())
+    single = new_engine(new_store_url())
     for eng in (batch, single):
         with eng.begin() as conn:
             add_system(conn)
@@ -564,12 +565,12 @@ def test_catch_up_starts_after_the_newest_daily_row(engine: Engine, system_id: i
         assert catch_up_days(conn, system_id, date(2025, 8, 20)) == ["2025-08-19"]
 
 
-def test_rebuild_matches_incremental_writes(tmp_path) -> None:
+def test_rebuild_matches_incremental_writes(new_store_url: Callable[[], str]) -> None:
     readings = _mixed_readings() + [
         totals(at(h, 2 * k, 3), 30 + h + k / 50, solar_w=50 * k) for h in (6, 7) for k in range(10)
     ]
-    incremental = new_engine(f"sqlite:///{tmp_path}/inc.db")
-    rebuilt = new_engine(f"sqlite:///{tmp_path}/reb.db")
+    incremental = new_engine(new_store_url())
+    rebuilt = new_engine(new_store_url())
     for eng in (incremental, rebuilt):
         with eng.begin() as conn:
             add_system(conn)

@@ -38,8 +38,8 @@ def test_interval_rule_in_milliseconds() -> None:
     assert point_interval_end(T0 + 300_000) == T0 // 1000 + 300
 
 
-async def test_points_values_and_aggregates(db_url: str) -> None:
-    store = await Store.async_open(db_url)
+async def test_points_values_and_aggregates(store_url: str) -> None:
+    store = await Store.async_open(store_url)
     try:
         system_id = await store.async_ensure_system(SystemInfo(vendor_type="mondo", vendor_site_id="g1"))
         # Interval ending T0+300 s: solar 1000, 1200, None (an error), 1100 -> avg 1100, min 1000, max 1200,
@@ -86,8 +86,8 @@ async def test_points_values_and_aggregates(db_url: str) -> None:
         await store.async_close()
 
 
-async def test_bad_quality_is_refused_and_empty_batch_is_nothing(db_url: str) -> None:
-    store = await Store.async_open(db_url)
+async def test_bad_quality_is_refused_and_empty_batch_is_nothing(store_url: str) -> None:
+    store = await Store.async_open(store_url)
     try:
         system_id = await store.async_ensure_system(SystemInfo(vendor_type="mondo", vendor_site_id="g1"))
         assert (await store.async_write_points(system_id, [])).values_written == 0

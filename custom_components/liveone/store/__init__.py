@@ -22,7 +22,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import PointReading, Reading
 from . import aggregate, points, systems as systems_mod, writer
-from .engine import create_engine, default_url, redact_url
+from .engine import connect, default_url, describe_error, redact_url, scrub
+from .errors import StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
 from .systems import StoredReading, SystemInfo
@@ -40,10 +41,6 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class StoreError(Exception):
-    """A database operation failed; the transaction was rolled back and nothing was written."""
 
 
 class Store:
@@ -67,12 +64,18 @@ class Store:
 
     @classmethod
     async def async_open(cls, url: str) -> Store:
-        """Open (creating or migrating) the database at ``url`` on a new worker thread."""
+        """Open (creating or migrating) the database at ``url`` on a new worker thread.
+
+        Raises:
+            StoreError: the URL is invalid, its driver is missing, the database cannot be reached or
+                is newer than this code; the message names the redacted URL, never the password.
+
+        """
         executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="liveone_store")
         loop = asyncio.get_running_loop()
 
         def _open() -> Engine:
-            engine = create_engine(url)
+            engine = connect(url)
             try:
                 migrate(engine)
             except BaseException:
@@ -85,7 +88,8 @@ class Store:
         except BaseException as err:
             await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
             if isinstance(err, SQLAlchemyError | SchemaTooNewError):
-                raise StoreError(f"cannot open the store at {redact_url(url)}: {err}") from err
+                reason = describe_error(err, url)
+                raise StoreError(f"cannot open the store at {redact_url(url)}: {reason}") from err
             raise
         _LOGGER.debug("LiveOne store open at %s", redact_url(url))
         return cls(engine, executor)
@@ -126,7 +130,7 @@ class Store:
         try:
             return await self.async_run(_work)
         except SQLAlchemyError as err:
-            raise StoreError(f"store operation failed: {err}") from err
+            raise StoreError(f"store operation failed: {scrub(str(err), self._engine.url)}") from err
 
     # The units of work the integration uses. Each is one transaction.
 

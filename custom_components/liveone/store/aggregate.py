@@ -36,8 +36,8 @@ columns take the last non-NULL value of the day.
 
 Every query goes through the ``(system_id, interval_end)`` and ``(system_id, inverter_time)`` indexes,
 over one system's window; large ranges are processed a day at a time. Upserts are a select of the
-existing ids followed by ``UPDATE`` / ``INSERT`` in the caller's transaction, which works on every
-database SQLAlchemy supports.
+existing ids followed by batched ``UPDATE`` / ``INSERT`` for 5-minute rows, and one upsert per daily
+row (:mod:`.dialect` spells it for each database), in the caller's transaction.
 """
 
 from __future__ import annotations
@@ -51,6 +51,7 @@ import sqlalchemy as sa
 
 from custom_components.liveone.vendors.model import ENERGY_FLOWS, round_int, round_opt
 
+from .dialect import upsert
 from .schema import (
     DAILY_ENERGY_COLUMNS,
     ENERGY_FLOWS_5M,
@@ -543,14 +544,10 @@ _DAY_ROWS_STMT: Final = (
     )
     .order_by(_AGG.c.interval_end)
 )
-_DAILY_ID_STMT: Final = sa.select(_DAILY.c.id).where(
-    _DAILY.c.system_id == _SID, _DAILY.c.day == sa.bindparam("day")
-)
+_DAILY_KEY: Final = ("system_id", "day")
 _DAILY_DAYS_STMT: Final = sa.select(_DAILY.c.day).where(
     _DAILY.c.system_id == _SID, _DAILY.c.day.in_(sa.bindparam("days", expanding=True))
 )
-_DAILY_INSERT_STMT: Final = _DAILY.insert()
-_DAILY_UPDATE_STMT: Final = _DAILY.update().where(_DAILY.c.id == sa.bindparam("row_id"))
 
 
 def _day_values(
@@ -611,15 +608,8 @@ def _recompute_day(conn: Connection, system_id: int, offset: int, day: date, now
     if not rows:
         return False
     values = _day_values(conn, system_id, rows, start, end)
-    values["updated_at"] = now
-    key = {"sid": str(system_id), "day": day.isoformat()}
-    row_id = conn.execute(_DAILY_ID_STMT, key).scalar_one_or_none()
-    if row_id is None:
-        values.update(system_id=key["sid"], day=key["day"], created_at=now)
-        conn.execute(_DAILY_INSERT_STMT, values)
-    else:
-        values["row_id"] = row_id
-        conn.execute(_DAILY_UPDATE_STMT, values)
+    values.update(system_id=str(system_id), day=day.isoformat(), created_at=now, updated_at=now)
+    upsert(conn, _DAILY, [values], keys=_DAILY_KEY, insert_only=("created_at",))
     return True
 
 

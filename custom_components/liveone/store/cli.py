@@ -9,6 +9,7 @@ Commands::
     liveone-store --db URL add-system --vendor demo --site home --name "Home" --tz-offset 600
     liveone-store --db URL ingest readings.jsonl
     liveone-store --db URL aggregate --system 1 [--from 2025-08-01 --to 2025-08-31]
+    liveone-store copy --from URL --to URL [--replace]
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from sqlalchemy.engine import Connection
 from ..vendors.model import READING_FIELDS, Reading
 from . import Store, StoreError, SystemInfo
 from .aggregate import interval_end_of, local_day
+from .copy import copy_store
+from .engine import redact_url
 from .schema import readings as readings_table, systems
 
 INGEST_BATCH = 5000
@@ -156,7 +159,11 @@ async def _aggregate(store: Store, system_id: int, first: date | None, last: dat
 def build_parser() -> argparse.ArgumentParser:
     """Build the command line's argument parser."""
     parser = argparse.ArgumentParser(prog="liveone-store", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--db", required=True, help="SQLAlchemy URL, e.g. sqlite:///path/liveone.db")
+    parser.add_argument(
+        "--db",
+        help="the store's SQLAlchemy URL, e.g. sqlite:///path/liveone.db or postgresql://user:pw@host/db"
+        " (every command but copy)",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("init", help="create or upgrade the schema")
     add = commands.add_parser("add-system", help="register a system and print its id")
@@ -172,13 +179,41 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--system", type=int, required=True)
     agg.add_argument("--from", dest="first", type=date.fromisoformat, help="first local day (YYYY-MM-DD)")
     agg.add_argument("--to", dest="last", type=date.fromisoformat, help="last local day (YYYY-MM-DD)")
+    copy = commands.add_parser(
+        "copy", help="copy a whole store to another database and check the row counts of every table"
+    )
+    copy.add_argument("--from", dest="source", required=True, help="URL of the store to copy (only read)")
+    copy.add_argument("--to", dest="target", required=True, help="URL of the destination store")
+    copy.add_argument(
+        "--replace", action="store_true", help="delete the destination's rows first (default: refuse)"
+    )
     return parser
+
+
+def _copy(source: str, target: str, replace: bool, out: TextIO) -> int:
+    out.write(f"copying {redact_url(source)} to {redact_url(target)}\n")
+
+    def progress(table: str, rows: int) -> None:
+        out.write(f"  {table}: {rows} rows\n")
+
+    counts = copy_store(source, target, replace=replace, progress=progress)
+    out.write(f"{'table':<24}{'source':>12}{'destination':>14}\n")
+    for count in counts:
+        out.write(f"{count.table:<24}{count.source:>12}{count.destination:>14}\n")
+    out.write(f"copied {sum(c.source for c in counts)} rows; every table's row count matches\n")
+    return 0
 
 
 async def run(argv: Sequence[str], out: TextIO | None = None) -> int:
     """Run one command, writing its report to ``out`` (standard output); return the exit code."""
     out = out or sys.stdout
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "copy":
+        # Two databases and no Store: the copy runs on a thread of its own, off the event loop.
+        return await asyncio.to_thread(_copy, args.source, args.target, args.replace, out)
+    if args.db is None:
+        parser.error(f"{args.command} needs --db URL")
     store = await Store.async_open(args.db)
     try:
         if args.command == "init":

@@ -14,6 +14,7 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from .dialect import upsert
 from .schema import SCHEMA_VERSION, build_metadata, metadata
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,12 +62,8 @@ def get_version(conn: Connection) -> int | None:
 
 
 def _set_version(conn: Connection, version: int) -> None:
-    table = metadata.tables["schema_version"]
-    now = int(time.time())
-    if conn.execute(sa.select(table.c.id).where(table.c.id == 1)).first() is None:
-        conn.execute(table.insert().values(id=1, version=version, updated_at=now))
-    else:
-        conn.execute(table.update().where(table.c.id == 1).values(version=version, updated_at=now))
+    row = {"id": 1, "version": version, "updated_at": int(time.time())}
+    upsert(conn, metadata.tables["schema_version"], [row], keys=["id"])
 
 
 def create_at_version(engine: Engine, version: int) -> None:

@@ -22,7 +22,10 @@ from sqlalchemy.engine import Connection
 
 from ..vendors.model import POINT_QUALITIES, PointReading
 from .aggregate import INTERVAL
+from .dialect import upsert
 from .schema import point_info, point_readings, point_readings_agg_5m
+
+_AGG_KEY = ("point_id", "interval_end")
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,37 +157,22 @@ def _recompute_point(conn: Connection, pid: int, ends: set[int], stamp: int) -> 
         end = point_interval_end(ms)
         if end in ends:
             grouped[end].append(value)
-    existing = dict(
-        conn.execute(
-            sa.select(point_readings_agg_5m.c.interval_end, point_readings_agg_5m.c.id).where(
-                point_readings_agg_5m.c.point_id == pid,
-                point_readings_agg_5m.c.interval_end.between(first, last),
-            )
-        )
-        .tuples()
-        .all()
-    )
-    for end, found in grouped.items():
+    rows: list[dict[str, Any]] = []
+    for end, found in sorted(grouped.items()):
         good = [v for v in found if v is not None]
-        values = {
-            "avg": sum(good) / len(good) if good else None,
-            "min": min(good) if good else None,
-            "max": max(good) if good else None,
-            "last": good[-1] if good else None,
-            "sample_count": len(found),
-            "error_count": len(found) - len(good),
-            "updated_at": stamp,
-        }
-        if end in existing:
-            conn.execute(
-                point_readings_agg_5m.update()
-                .where(point_readings_agg_5m.c.id == existing[end])
-                .values(values)
-            )
-        else:
-            conn.execute(
-                point_readings_agg_5m.insert().values(
-                    point_id=pid, interval_end=end, created_at=stamp, **values
-                )
-            )
+        rows.append(
+            {
+                "point_id": pid,
+                "interval_end": end,
+                "avg": sum(good) / len(good) if good else None,
+                "min": min(good) if good else None,
+                "max": max(good) if good else None,
+                "last": good[-1] if good else None,
+                "sample_count": len(found),
+                "error_count": len(found) - len(good),
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+        )
+    upsert(conn, point_readings_agg_5m, rows, keys=_AGG_KEY, insert_only=("created_at",))
     return len(grouped)

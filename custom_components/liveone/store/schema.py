@@ -14,7 +14,8 @@ Additions to SCHEMA.md (it refers to them without defining them, or has no home 
 
 Types: timestamps are Unix seconds (``point_readings`` milliseconds) stored as INTEGER; on server
 databases they become BIGINT, and REAL becomes DOUBLE PRECISION on PostgreSQL (its REAL is a 4-byte
-float, too coarse for lifetime kWh totals).
+float, too coarse for lifetime kWh totals). Indexed or defaulted TEXT columns are VARCHAR(255) on
+MySQL/MariaDB, which cannot index TEXT.
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ SERVER_DIALECTS = ("postgresql", "mysql", "mariadb")
 # INTEGER on SQLite (so that ``INTEGER PRIMARY KEY`` is the rowid), BIGINT on server databases.
 BigInt = sa.Integer().with_variant(sa.BigInteger(), *SERVER_DIALECTS)
 Real: sa.types.TypeEngine[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(), "postgresql")
+# TEXT, except on MySQL/MariaDB, which cannot index TEXT (or give it a default) without a length.
+KeyText: sa.types.TypeEngine[str] = sa.Text().with_variant(sa.String(255), "mysql", "mariadb")
 
 ENERGY_FLOWS_5M = (
     ("solar", "solar_interval_wh"),
@@ -90,16 +93,16 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         "systems",
         md,
         _id(),
-        sa.Column("owner_clerk_user_id", sa.Text),
-        sa.Column("vendor_type", sa.Text, nullable=False),
-        sa.Column("vendor_site_id", sa.Text, nullable=False),
+        sa.Column("owner_clerk_user_id", KeyText),
+        sa.Column("vendor_type", KeyText, nullable=False),
+        sa.Column("vendor_site_id", KeyText, nullable=False),
         sa.Column("display_name", sa.Text),
         sa.Column("model", sa.Text),
         sa.Column("serial", sa.Text),
         sa.Column("ratings", sa.Text),
         sa.Column("solar_size", sa.Text),
         sa.Column("battery_size", sa.Text),
-        sa.Column("status", sa.Text, nullable=False, server_default="active"),
+        sa.Column("status", KeyText, nullable=False, server_default="active"),
         sa.Column("location", sa.Text),
         sa.Column("timezone_offset_min", sa.Integer, nullable=False, server_default="600"),
         _ts("created_at"),
@@ -181,8 +184,8 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
 
     daily_columns: list[sa.Column[Any]] = [
         _id(),
-        sa.Column("system_id", sa.Text),
-        sa.Column("day", sa.Text),
+        sa.Column("system_id", KeyText),
+        sa.Column("day", KeyText),
     ]
     daily_columns += [sa.Column(energy, Real) for energy, _ in DAILY_ENERGY_COLUMNS.values()]
     for name in POWER_STATS:
@@ -232,9 +235,9 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         "user_systems",
         md,
         _id(),
-        sa.Column("clerk_user_id", sa.Text, nullable=False),
+        sa.Column("clerk_user_id", KeyText, nullable=False),
         _system_fk(),
-        sa.Column("role", sa.Text, nullable=False, server_default="viewer"),
+        sa.Column("role", KeyText, nullable=False, server_default="viewer"),
         _ts("created_at"),
         _ts("updated_at"),
     )
@@ -247,7 +250,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         md,
         _id(),
         _system_fk(),
-        sa.Column("vendor_type", sa.Text, nullable=False),
+        sa.Column("vendor_type", KeyText, nullable=False),
         sa.Column("cause", sa.Text, nullable=False),  # POLL, PUSH or USER
         _ts("started", nullable=False),
         sa.Column("duration_ms", sa.Integer),
@@ -263,8 +266,8 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         md,
         _id(),
         _system_fk(),
-        sa.Column("point_id", sa.Text, nullable=False),
-        sa.Column("point_sub_id", sa.Text),
+        sa.Column("point_id", KeyText, nullable=False),
+        sa.Column("point_sub_id", KeyText),
         sa.Column("point_name", sa.Text, nullable=False),
         sa.Column("display_name", sa.Text, nullable=False),
         sa.Column("subsystem", sa.Text),
