@@ -1801,7 +1801,11 @@ def _quality_claims(integration: Integration) -> dict[str, Callable[[], str | No
         setup = None
         if init is not None:
             setup = next(
-                (n for n in init.tree.body if isinstance(n, ast.AsyncFunctionDef) and n.name == "async_setup"),
+                (
+                    n
+                    for n in init.tree.body
+                    if isinstance(n, ast.AsyncFunctionDef) and n.name == "async_setup"
+                ),
                 None,
             )
         called = set() if setup is None else {call_name(c) for c in walk_calls(setup)}
