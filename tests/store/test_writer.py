@@ -150,3 +150,12 @@ def test_last_response_is_cut_to_64_kib(engine: Engine, system_id: int) -> None:
 def test_record_poll_rejects_an_unknown_cause(engine: Engine, system_id: int) -> None:
     with pytest.raises(ValueError, match="cause"):
         _poll(engine, system_id, 1000, cause="CRON")
+
+
+def test_record_poll_survives_a_clock_jump(engine: Engine, system_id: int) -> None:
+    """A poll "lasting" 40 days (the clock jumped) is still stored, on every backend, its duration clamped."""
+    _poll(engine, system_id, 1000, duration_ms=40 * 86_400_000)
+    _poll(engine, system_id, 2000, duration_ms=-5)
+    with engine.connect() as conn:
+        durations = conn.execute(sa.select(sessions.c.duration_ms).order_by(sessions.c.id)).scalars().all()
+    assert durations == [writer.MAX_DURATION_MS, 0]

@@ -149,6 +149,10 @@ def _truncate(text: str, limit: int = MAX_RESPONSE_BYTES) -> str:
     return encoded[:limit].decode(errors="ignore")
 
 
+MAX_DURATION_MS = 2**31 - 1
+"""The largest ``sessions.duration_ms`` a 32-bit INTEGER column holds (about 24.8 days)."""
+
+
 def record_poll(
     conn: Connection,
     system_id: int,
@@ -175,7 +179,7 @@ def record_poll(
         vendor_type: the system's vendor, copied to the session.
         cause: ``POLL``, ``PUSH`` or ``USER``.
         started: when the poll started (Unix s).
-        duration_ms: how long it took.
+        duration_ms: how long it took (clamped to ``0 .. MAX_DURATION_MS``).
         error: the error message, or ``None`` for a success.
         rows_written: the readings it stored.
         last_response: the vendor's raw answer, if any.
@@ -221,7 +225,9 @@ def record_poll(
             "vendor_type": vendor_type,
             "cause": cause,
             "started": int(started),
-            "duration_ms": duration_ms,
+            # A clock that jumps during a poll must not make the poll unstorable: the column is a
+            # 32-bit INTEGER on PostgreSQL and MySQL.
+            "duration_ms": min(max(duration_ms, 0), MAX_DURATION_MS),
             "successful": success,
             "error": error,
             "rows_written": rows_written,
