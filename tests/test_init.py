@@ -9,7 +9,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -135,3 +135,46 @@ async def test_default_store_is_a_file_in_the_config_dir(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert (tmp_path / "liveone" / "liveone.db").exists()
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("oracle://scott:tiger@db/orcl", "unsupported database 'oracle'"),
+        ("postgresql://liveone:tiger@db", "names no database"),
+        ("not a url at all tiger", "is not a database URL"),
+    ],
+)
+async def test_invalid_db_url_is_refused_at_startup(
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    issue_registry: ir.IssueRegistry,
+    caplog: pytest.LogCaptureFixture,
+    url: str,
+    message: str,
+) -> None:
+    """A malformed db_url stops LiveOne with one clear log line and a repair issue, without the password."""
+    assert not await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": url}})
+    issue = issue_registry.async_get_issue(DOMAIN, "invalid_db_url")
+    assert issue is not None
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert issue.translation_placeholders is not None
+    assert message in issue.translation_placeholders["error"]
+    assert message in caplog.text
+    assert "tiger" not in caplog.text
+    assert "tiger" not in issue.translation_placeholders["error"]
+
+
+async def test_valid_db_url_clears_the_issue(
+    hass: HomeAssistant, enable_custom_integrations: None, issue_registry: ir.IssueRegistry, db_url: str
+) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "invalid_db_url",
+        is_fixable=False,
+        severity=ir.IssueSeverity.ERROR,
+        translation_key="invalid_db_url",
+    )
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    assert issue_registry.async_get_issue(DOMAIN, "invalid_db_url") is None

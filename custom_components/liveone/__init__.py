@@ -7,7 +7,7 @@ from datetime import datetime
 from homeassistant.const import Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
@@ -26,11 +26,14 @@ from .shared_store import async_acquire_store, async_release_store, async_set_st
 from .statistics import async_import_statistics, async_setup_statistics
 from .store import StoreError
 from .store.access import revoke_all
+from .store.engine import parse_url
 from .store.systems import STATUS_REMOVED
 from .views import HistoryView
 from .websocket import async_register_websocket_commands
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
+
+ISSUE_INVALID_DB_URL = "invalid_db_url"
 
 CONFIG_SCHEMA = vol.Schema(
     {DOMAIN: vol.Schema({vol.Optional(CONF_DB_URL): cv.string})},
@@ -40,7 +43,26 @@ CONFIG_SCHEMA = vol.Schema(
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Read the store's URL (the SQLite file when absent); register the history doors and actions."""
-    async_set_store_url(hass, config.get(DOMAIN, {}).get(CONF_DB_URL))
+    url = config.get(DOMAIN, {}).get(CONF_DB_URL)
+    if url is not None:
+        # The URL's form is checked now (no I/O); whether the database answers is checked when the
+        # first entry opens the store, off the event loop.
+        try:
+            parse_url(url)
+        except StoreError as err:
+            LOGGER.error("Invalid db_url for LiveOne in configuration.yaml: %s", err)
+            ir.async_create_issue(
+                hass,
+                DOMAIN,
+                ISSUE_INVALID_DB_URL,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key=ISSUE_INVALID_DB_URL,
+                translation_placeholders={"error": str(err)},
+            )
+            return False
+    ir.async_delete_issue(hass, DOMAIN, ISSUE_INVALID_DB_URL)
+    async_set_store_url(hass, url)
     async_register_services(hass)
     async_register_websocket_commands(hass)
     hass.http.register_view(HistoryView())
