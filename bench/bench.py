@@ -106,7 +106,7 @@ def _plain_ingest(path: Path, batches: Sequence[Sequence[Reading]], received: in
     """Insert the same rows with ``sqlite3.executemany``, a transaction per batch; return the seconds."""
     data.create_store_file(path, 1)
     names = data.READING_COLUMNS
-    sql = f"INSERT INTO readings ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"  # noqa: S608
+    sql = f"INSERT INTO readings ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})"
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         # The store's connection settings (engine._sqlite_on_connect).
@@ -388,7 +388,14 @@ def table_rows(figures: dict[str, Any]) -> list[Row]:
     )
     rows.append(("per-poll cost, full store", f"{poll['full_ms']:.3f} ms", "<= 1 ms", poll["full_ms"] <= 1.0))
     daily = figures["daily"]
-    rows.append(("daily recompute, one system-day", f"{daily['median_ms']:.2f} ms", "<= 5 ms", daily["median_ms"] <= 5))
+    rows.append(
+        (
+            "daily recompute, one system-day",
+            f"{daily['median_ms']:.2f} ms",
+            "<= 5 ms",
+            daily["median_ms"] <= 5,
+        )
+    )
     for (interval, days), limit in zip(QUERIES, (10, 20, 5), strict=True):
         found = figures["history"][f"{days}d@{interval}"]
         rows.append(
@@ -503,7 +510,9 @@ def run(quick: bool, out: Path, skip_ha: bool = False) -> dict[str, Any]:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"## LiveOne benchmark ({mode}: {system_years:g} system-years, {results['duration_s']} s)\n")
-    print(f"Machine: {info['nproc']} CPUs, {info['cpu']}, {info['ram_gib']} GiB RAM, SQLite {info['sqlite']}\n")
+    print(
+        f"Machine: {info['nproc']} CPUs, {info['cpu']}, {info['ram_gib']} GiB RAM, SQLite {info['sqlite']}\n"
+    )
     print(markdown(rows))
     misses = [r[0] for r in rows if r[3] is False]
     print(f"\n{len(misses)} target(s) missed" + (f": {'; '.join(misses)}" if misses else ""))

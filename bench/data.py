@@ -50,7 +50,9 @@ def system_info(index: int = 0) -> SystemInfo:
     )
 
 
-def demo_batches(days: int, batch: int, *, start: int = YEAR_START, index: int = 0) -> Iterator[list[Reading]]:
+def demo_batches(
+    days: int, batch: int, *, start: int = YEAR_START, index: int = 0
+) -> Iterator[list[Reading]]:
     """Yield ``days`` days of one-minute demo readings from ``start``, ``batch`` readings at a time."""
     system = DemoSystem(bench_site(index))
     chunk: list[Reading] = []
@@ -130,7 +132,7 @@ def replicate(template: Path, target: Path, systems: int, template_system: int =
             selected = ", ".join(f"t.{name}" for name in names)
             # CROSS JOIN keeps the template (scanned in time order through its index) the outer loop.
             conn.execute(
-                f"INSERT INTO main.{table} (system_id, {', '.join(names)}) "  # noqa: S608 - our own names
+                f"INSERT INTO main.{table} (system_id, {', '.join(names)}) "
                 f"SELECT {system_value}, {selected} FROM "
                 f"(SELECT * FROM tmpl.{table} WHERE system_id = ? ORDER BY {key}) AS t "
                 "CROSS JOIN bench_ids AS s",

@@ -37,7 +37,7 @@ from freezegun.api import FrozenDateTimeFactory
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry  # type: ignore[import-untyped]
 import sqlalchemy as sa
 
 import custom_components.liveone  # noqa: F401  (before Home Assistant's loader looks for it)
@@ -113,8 +113,10 @@ class LagProbe:
 
 
 def _report_slow_handles() -> None:  # pragma: no cover - a diagnostic
-    """Print every loop callback that runs longer than 20 ms by the real clock (asyncio's debug mode
-    measures with the loop's clock, which the test freezes)."""
+    """Print every loop callback that runs longer than 20 ms by the real clock.
+
+    (asyncio's debug mode measures with the loop's clock, which the test freezes.)
+    """
     original = asyncio.events.Handle._run
 
     def timed(handle: asyncio.events.Handle) -> None:
@@ -122,11 +124,11 @@ def _report_slow_handles() -> None:  # pragma: no cover - a diagnostic
         original(handle)
         took = _now() - started
         if took > 0.02:
-            owner = getattr(handle._callback, "__self__", None)
+            owner = getattr(getattr(handle, "_callback", None), "__self__", None)
             what = owner.get_coro() if isinstance(owner, asyncio.Task) else handle
-            print(f"slow callback {took * 1000:.0f} ms: {what!r}"[:300])  # noqa: T201
+            print(f"slow callback {took * 1000:.0f} ms: {what!r}"[:300])
 
-    asyncio.events.Handle._run = timed  # type: ignore[method-assign]
+    asyncio.events.Handle._run = timed  # type: ignore[method-assign,assignment]
 
 
 def _entry(index: int, backfill_days: int) -> MockConfigEntry:
@@ -145,7 +147,9 @@ def _entry(index: int, backfill_days: int) -> MockConfigEntry:
     )
 
 
-async def _poll_minutes(hass: HomeAssistant, freezer: FrozenDateTimeFactory, entries: list[MockConfigEntry], minutes: int) -> None:
+async def _poll_minutes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entries: list[MockConfigEntry], minutes: int
+) -> None:
     """Move the frozen clock a minute at a time and run every coordinator's scheduled refresh.
 
     Each refresh is started from its own loop callback as a background task, as the coordinator's timer
@@ -270,10 +274,15 @@ async def test_inside_home_assistant(
     }
 
     out = os.environ.get("LIVEONE_BENCH_OUT")
-    result = {"setup_s": round(setup_s, 2), "backfill_days_per_system": 1, "polls": polls, "backfill": backfill}
+    result = {
+        "setup_s": round(setup_s, 2),
+        "backfill_days_per_system": 1,
+        "polls": polls,
+        "backfill": backfill,
+    }
     if out:
-        Path(out).write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))  # noqa: T201
+        Path(out).write_text(json.dumps(result, indent=2) + "\n")  # noqa: ASYNC240 - after measuring
+    print(json.dumps(result, indent=2))
     for entry in entries:
         assert await hass.config_entries.async_unload(entry.entry_id)
     await hass.async_block_till_done()

@@ -34,7 +34,7 @@ Queries. One statement per answer, through ``readings_agg_5m_system_interval_idx
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 import re
 import time
@@ -278,7 +278,39 @@ def _last(values: Sequence[Any]) -> Any:
     return None
 
 
-_COMBINE: Final = {"avg": _mean, "min": _min, "max": _max}
+def _mean_present(values: Sequence[int]) -> int | None:
+    return round_int(sum(values) / len(values))
+
+
+def _last_present(values: Sequence[Any]) -> Any:
+    return values[-1]
+
+
+# Each statistic's combine over a slot's values: (values with gaps, values known to have no None).
+type _Combine = Callable[[Sequence[Any]], Any]
+_COMBINE: Final[Mapping[str, tuple[_Combine, _Combine]]] = {
+    "avg": (_mean, _mean_present),
+    "min": (_min, min),
+    "max": (_max, max),
+    "last": (_last, _last_present),
+    "sum": (_sum, sum),
+}
+_STATS: Final = (
+    *((f"{name}.power.{stat}", "power", "W", stat) for name in POWER_STATS for stat in ("avg", "min", "max")),
+    ("battery.soc", "soc", "%", "last"),
+    *((f"{flow}.energy", "energy", "Wh", "sum") for flow in ENERGY_FLOWS),
+)
+"""Each intraday series, in ``_ROWS_5M_STMT`` column order: metric, type, units, statistic."""
+
+
+def _rollup(values: Sequence[Any], runs: Sequence[tuple[int, int, int]], slots: int, stat: str) -> list[Any]:
+    """Combine one column's values into its slots; ``runs`` are ``(slot, first row, end row)``."""
+    with_gaps, present = _COMBINE[stat]
+    combine = with_gaps if None in values else present
+    data: list[Any] = [None] * slots
+    for slot, first, stop in runs:
+        data[slot] = combine(values[first:stop])
+    return data
 
 
 def _intraday(
@@ -287,36 +319,21 @@ def _intraday(
     """Return the 5-minute or 30-minute series over the slots ending in ``(start, end]``."""
     step = INTERVALS[interval]
     slots = (end - start) // step
-    # Each slot's 5-minute rows, as columns of values (rows ascending, so "last" is the newest).
-    buckets: list[list[tuple[Any, ...]] | None] = [None] * slots
-    for row in conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}):
-        index = (int(row[0]) - start - 1) // step
-        bucket = buckets[index]
-        if bucket is None:
-            buckets[index] = [tuple(row[1:])]
+    rows = conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}).all()
+    # The rows (ascending, so a slot's last row is its newest) of each slot with data, as runs.
+    runs: list[tuple[int, int, int]] = []
+    for position, row in enumerate(rows):
+        slot = (int(row[0]) - start - 1) // step
+        if runs and runs[-1][0] == slot:
+            runs[-1] = (slot, runs[-1][1], position + 1)
         else:
-            bucket.append(tuple(row[1:]))
-    columns: list[list[tuple[Any, ...]] | None] = [
-        None if bucket is None else list(zip(*bucket, strict=True)) for bucket in buckets
-    ]
-
+            runs.append((slot, position, position + 1))
+    columns = list(zip(*rows, strict=True))[1:] if rows else [()] * len(_STATS)
     span = (_iso(start + step, offset), _iso(end, offset), interval)
-    answer: list[dict[str, Any]] = []
-    position = 0
-    for name in POWER_STATS:
-        for stat in ("avg", "min", "max"):
-            combine = _COMBINE[stat]
-            data = [None if c is None else combine(c[position]) for c in columns]
-            answer.append(_series(prefix, f"{name}.power.{stat}", "power", "W", span=span, data=data))
-            position += 1
-    soc = [None if c is None else _last(c[position]) for c in columns]
-    answer.append(_series(prefix, "battery.soc", "soc", "%", span=span, data=soc))
-    position += 1
-    for flow in ENERGY_FLOWS:
-        data = [None if c is None else _sum(c[position]) for c in columns]
-        answer.append(_series(prefix, f"{flow}.energy", "energy", "Wh", span=span, data=data))
-        position += 1
-    return answer
+    return [
+        _series(prefix, metric, kind, units, span=span, data=_rollup(values, runs, slots, stat))
+        for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
+    ]
 
 
 def _daily(
