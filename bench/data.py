@@ -14,12 +14,13 @@ writes them, so the ``(system_id, time)`` indexes grow the way they would in use
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 import sqlite3
 from typing import Any
 
 from custom_components.liveone.store import systems as systems_mod
+from custom_components.liveone.store.aggregate import local_date_at
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import migrate
 from custom_components.liveone.store.schema import readings as readings_table
@@ -33,6 +34,11 @@ YEAR_START = int(datetime(2024, 12, 31, 14, 0, tzinfo=UTC).timestamp())
 DAY = 86_400
 READING_COLUMNS = tuple(column.name for column in readings_table.columns if column.name != "id")
 """The ``readings`` columns a row carries (the id is the database's)."""
+
+
+def local_date(t: int) -> date:
+    """Return the benchmark systems' local date at Unix time ``t``."""
+    return local_date_at(t, TZ_OFFSET_MIN)
 
 
 def bench_site(index: int = 0) -> DemoSite:
@@ -56,7 +62,7 @@ def demo_batches(
     """Yield ``days`` days of one-minute demo readings from ``start``, ``batch`` readings at a time."""
     system = DemoSystem(bench_site(index))
     chunk: list[Reading] = []
-    for reading in system.readings_between(start - 60, start + days * DAY - 60):
+    for reading in system.readings_between(start, start + days * DAY):  # (start, end], as intervals are
         chunk.append(reading)
         if len(chunk) >= batch:
             yield chunk
