@@ -34,7 +34,7 @@ Queries. One statement per answer, through ``readings_agg_5m_system_interval_idx
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 import re
 import time
@@ -305,11 +305,23 @@ _STATS: Final = (
 
 def _rollup(values: Sequence[Any], runs: Sequence[tuple[int, int, int]], slots: int, stat: str) -> list[Any]:
     """Combine one column's values into its slots; ``runs`` are ``(slot, first row, end row)``."""
-    with_gaps, present = _COMBINE[stat]
-    combine = with_gaps if None in values else present
     data: list[Any] = [None] * slots
-    for slot, first, stop in runs:
-        data[slot] = combine(values[first:stop])
+    if len(runs) == len(values):  # one row per slot (every 5-minute answer): nothing to combine
+        if stat == "avg":
+            values = [round_int(value) for value in values]  # as the mean of one value rounds it
+        for (slot, _, _), value in zip(runs, values, strict=True):
+            data[slot] = value
+        return data
+    with_gaps, present = _COMBINE[stat]
+    slices = [values[first:stop] for _, first, stop in runs]
+    if None in values:
+        combined: Iterable[Any] = map(with_gaps, slices)
+    elif stat == "avg":  # the mean of values present, as _mean computes it
+        combined = [round_int(total / len(part)) for total, part in zip(map(sum, slices), slices, strict=True)]
+    else:
+        combined = map(present, slices)
+    for (slot, _, _), value in zip(runs, combined, strict=True):
+        data[slot] = value
     return data
 
 
