@@ -9,6 +9,8 @@ writes its figures as JSON to ``$LIVEONE_BENCH_OUT``; ``LIVEONE_BENCH_QUICK=1`` 
   from its own loop callback (see :func:`_poll_minutes`) and awaited, so
   a simulated hour takes seconds of real time. The polls of a minute run back to back instead of being
   spread over the minute, so the lag measured is, if anything, worse than in a live instance.
+* Idle: the same probe on the idle instance first, in the same run: the lag the machine itself causes
+  (a shared, busy machine deschedules the loop's thread now and then).
 * CPU: ``time.process_time`` (every thread of the process, the store's worker included) over the hour,
   per simulated minute; a simulated minute is 60 s of a live instance, so the share of a core is
   ``cpu_s_per_minute / 60``.
@@ -234,6 +236,13 @@ async def test_inside_home_assistant(
     store: Store = entries[0].runtime_data.store
     await _poll_minutes(hass, freezer, entries, 2)  # settle: every system past its first poll
 
+    # The machine's own noise: the same probe on the idle instance (the loop's clock is frozen, so the
+    # wait is a sleep in an executor thread).
+    probe = LagProbe()
+    probe.start()
+    await hass.async_add_executor_job(time.sleep, 2 if quick else 15)
+    idle = await probe.stop()
+
     polls = await _measured_hour(hass, freezer, store, entries, minutes)
 
     # The same again while a year of one more system is ingested through the store's worker.
@@ -277,6 +286,7 @@ async def test_inside_home_assistant(
     result = {
         "setup_s": round(setup_s, 2),
         "backfill_days_per_system": 1,
+        "idle": idle,
         "polls": polls,
         "backfill": backfill,
     }
