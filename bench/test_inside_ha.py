@@ -6,9 +6,9 @@ writes its figures as JSON to ``$LIVEONE_BENCH_OUT``; ``LIVEONE_BENCH_QUICK=1`` 
 * Event-loop lag: a 10 ms timer records how late the loop runs it, by the real clock, not the test's
   frozen one (see :class:`LagProbe`).
 * Polls: the frozen clock is moved one minute at a time and every coordinator's refresh is started
-  from its own loop callback (see :func:`_poll_minutes`) and awaited, so
-  a simulated hour takes seconds of real time. The polls of a minute run back to back instead of being
-  spread over the minute, so the lag measured is, if anything, worse than in a live instance.
+  at its staggered offset, as Home Assistant does (see :func:`_poll_minutes`), and awaited, so a
+  simulated hour takes tens of seconds of real time. The minute's remaining ~59 idle seconds are left
+  out, so the lag percentiles are, if anything, worse than in a live instance.
 * Idle: the same probe on the idle instance first, in the same run: the lag the machine itself causes
   (a shared, busy machine deschedules the loop's thread now and then).
 * CPU: ``time.process_time`` (every thread of the process, the store's worker included) over the hour,
@@ -154,15 +154,24 @@ async def _poll_minutes(
 ) -> None:
     """Move the frozen clock a minute at a time and run every coordinator's scheduled refresh.
 
-    Each refresh is started from its own loop callback as a background task, as the coordinator's timer
-    does. (``async_fire_time_changed`` would start them too, but it runs every due timer of the
-    instance inline, under ``mock.patch``, in one synchronous step of the test: with 100 systems that
-    step alone holds the loop for about half a second, a cost of the test harness, not of LiveOne.)
+    Home Assistant staggers coordinators: each refreshes at its own random offset of 0.05-0.5 s into
+    the second (``DataUpdateCoordinator._microsecond``), "to avoid a thundering herd". So each minute
+    the refreshes are started in that order, the same real time apart (the wait is a sleep in an
+    executor thread: the loop stays free, as it is between timers), each from its own loop callback as
+    a background task, as the coordinator's timer does. ``async_fire_time_changed`` would start them
+    too, but all at once and inline, under ``mock.patch``, in one synchronous step of the test that
+    alone holds the loop for about half a second with 100 systems: a cost of the harness, not LiveOne.
     """
     loop = asyncio.get_running_loop()
+    ordered = sorted(entries, key=lambda entry: float(entry.runtime_data._microsecond))
     for _ in range(minutes):
         freezer.tick(timedelta(minutes=1))
-        for entry in entries:
+        previous = 0.0
+        for entry in ordered:
+            offset = float(entry.runtime_data._microsecond)
+            if offset > previous:
+                await hass.async_add_executor_job(time.sleep, offset - previous)
+            previous = offset
             loop.call_soon(_start_refresh, hass, entry)
         await hass.async_block_till_done(wait_background_tasks=True)
 
