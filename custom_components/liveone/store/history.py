@@ -317,7 +317,9 @@ def _rollup(values: Sequence[Any], runs: Sequence[tuple[int, int, int]], slots: 
     if None in values:
         combined: Iterable[Any] = map(with_gaps, slices)
     elif stat == "avg":  # the mean of values present, as _mean computes it
-        combined = [round_int(total / len(part)) for total, part in zip(map(sum, slices), slices, strict=True)]
+        combined = [
+            round_int(total / len(part)) for total, part in zip(map(sum, slices), slices, strict=True)
+        ]
     else:
         combined = map(present, slices)
     for (slot, _, _), value in zip(runs, combined, strict=True):
