@@ -18,6 +18,14 @@ def test_named_parameter_style_inserts_the_same_rows(tmp_path: Path) -> None:
     # A driver with a named parameter style (like psycopg's pyformat) gets the rows as dicts.
     engine = sa.create_engine(f"sqlite:///{tmp_path / 'named.db'}", paramstyle="named")
     assert not engine.dialect.positional
+    inserts: list[str] = []
+    sa.event.listen(
+        engine,
+        "before_cursor_execute",
+        lambda _c, _cur, statement, *_: (
+            inserts.append(statement) if "INSERT INTO readings (" in statement else None
+        ),
+    )
     try:
         migrate(engine)
         batch = [Reading(inverter_time=NOON + 60 * n, solar_w=100.4 + n, battery_soc=50.06) for n in range(3)]
@@ -32,4 +40,6 @@ def test_named_parameter_style_inserts_the_same_rows(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert result.rows_written == 3
+    assert len(inserts) == 1
+    assert ":inverter_time" in inserts[0]  # compiled for this dialect's style, not another's
     assert [tuple(row) for row in rows] == [(NOON + 60 * n, 100 + n, 50.1) for n in range(3)]

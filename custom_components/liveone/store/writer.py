@@ -52,7 +52,7 @@ _INSERT_READINGS_STMT: Final = readings_table.insert()
 _INSERT_READINGS_COLUMNS: Final = tuple(
     column.name for column in readings_table.columns if column.name != "id"
 )
-_insert_readings_sql: dict[str, tuple[str, tuple[str, ...] | None]] = {}
+_insert_readings_sql: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
 _STATUS_STMT: Final = (
     sa.select(
         polling_status.c.id,
@@ -77,11 +77,12 @@ def _insert_readings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
     parameter processing, which the columns' types do not need, cost more than the insert itself.
     """
     dialect = conn.dialect
-    found = _insert_readings_sql.get(dialect.name)
+    key = (dialect.name, dialect.paramstyle)
+    found = _insert_readings_sql.get(key)
     if found is None:
         compiled = _INSERT_READINGS_STMT.compile(dialect=dialect, column_keys=list(_INSERT_READINGS_COLUMNS))
         order = tuple(compiled.positiontup or ()) if dialect.positional else None
-        found = _insert_readings_sql[dialect.name] = (str(compiled), order)
+        found = _insert_readings_sql[key] = (str(compiled), order)
     sql, order = found
     if order is None:
         conn.exec_driver_sql(sql, list(rows))
