@@ -48,7 +48,8 @@ from .schema import DAILY_ENERGY_COLUMNS, ENERGY_FLOWS_5M, POWER_STATS, readings
 
 DAY: Final = 86_400
 
-INTERVALS: Final[Mapping[str, int]] = {"5m": 300, "30m": 1800, "1d": DAY}
+INTERVAL_5M: Final = 300
+INTERVALS: Final[Mapping[str, int]] = {"5m": INTERVAL_5M, "30m": 1800, "1d": DAY}
 """The intervals a history answer can have, and their length (s)."""
 
 MAX_SPAN: Final[Mapping[str, int]] = {"5m": 7 * DAY + DAY // 2, "30m": 30 * DAY, "1d": 390 * DAY}
@@ -278,10 +279,6 @@ def _last(values: Sequence[Any]) -> Any:
     return None
 
 
-def _mean_present(values: Sequence[int]) -> int | None:
-    return round_int(sum(values) / len(values))
-
-
 def _last_present(values: Sequence[Any]) -> Any:
     return values[-1]
 
@@ -289,7 +286,7 @@ def _last_present(values: Sequence[Any]) -> Any:
 # Each statistic's combine over a slot's values: (values with gaps, values known to have no None).
 type _Combine = Callable[[Sequence[Any]], Any]
 _COMBINE: Final[Mapping[str, tuple[_Combine, _Combine]]] = {
-    "avg": (_mean, _mean_present),
+    "avg": (_mean, _mean),  # without gaps, _rollup sums the slices itself
     "min": (_min, min),
     "max": (_max, max),
     "last": (_last, _last_present),
@@ -334,6 +331,22 @@ def _intraday(
     step = INTERVALS[interval]
     slots = (end - start) // step
     rows = conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}).all()
+    span = (_iso(start + step, offset), _iso(end, offset), interval)
+    if step == INTERVAL_5M and len(rows) == slots:
+        # Every 5-minute slot has its row, in order (interval ends are unique and on the grid): the
+        # columns are the series (an average of one value is that value, rounded).
+        columns = list(zip(*rows, strict=True))[1:]
+        return [
+            _series(
+                prefix,
+                metric,
+                kind,
+                units,
+                span=span,
+                data=[round_int(value) for value in values] if stat == "avg" else list(values),
+            )
+            for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
+        ]
     # The rows (ascending, so a slot's last row is its newest) of each slot with data, as runs.
     runs: list[tuple[int, int, int]] = []
     for position, row in enumerate(rows):
@@ -343,7 +356,6 @@ def _intraday(
         else:
             runs.append((slot, position, position + 1))
     columns = list(zip(*rows, strict=True))[1:] if rows else [()] * len(_STATS)
-    span = (_iso(start + step, offset), _iso(end, offset), interval)
     return [
         _series(prefix, metric, kind, units, span=span, data=_rollup(values, runs, slots, stat))
         for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
