@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+import gc
 import json
 import logging
 import math
@@ -130,6 +131,18 @@ def _report_slow_handles() -> None:  # pragma: no cover - a diagnostic
             print(f"slow callback {took * 1000:.0f} ms: {what!r}"[:300])
 
     asyncio.events.Handle._run = timed  # type: ignore[method-assign,assignment]
+
+    started: list[float] = []
+
+    def collection(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[:] = [_now()]
+        elif started and (took := _now() - started[0]) > 0.02:
+            print(
+                f"slow gc generation {info['generation']}: {took * 1000:.0f} ms, {info['collected']} collected"
+            )
+
+    gc.callbacks.append(collection)
 
 
 def _entry(index: int, backfill_days: int) -> MockConfigEntry:
