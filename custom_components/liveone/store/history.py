@@ -34,7 +34,7 @@ Queries. One statement per answer, through ``readings_agg_5m_system_interval_idx
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 import re
 import time
@@ -48,7 +48,8 @@ from .schema import DAILY_ENERGY_COLUMNS, ENERGY_FLOWS_5M, POWER_STATS, readings
 
 DAY: Final = 86_400
 
-INTERVALS: Final[Mapping[str, int]] = {"5m": 300, "30m": 1800, "1d": DAY}
+INTERVAL_5M: Final = 300
+INTERVALS: Final[Mapping[str, int]] = {"5m": INTERVAL_5M, "30m": 1800, "1d": DAY}
 """The intervals a history answer can have, and their length (s)."""
 
 MAX_SPAN: Final[Mapping[str, int]] = {"5m": 7 * DAY + DAY // 2, "30m": 30 * DAY, "1d": 390 * DAY}
@@ -278,7 +279,49 @@ def _last(values: Sequence[Any]) -> Any:
     return None
 
 
-_COMBINE: Final = {"avg": _mean, "min": _min, "max": _max}
+def _last_present(values: Sequence[Any]) -> Any:
+    return values[-1]
+
+
+# Each statistic's combine over a slot's values: (values with gaps, values known to have no None).
+type _Combine = Callable[[Sequence[Any]], Any]
+_COMBINE: Final[Mapping[str, tuple[_Combine, _Combine]]] = {
+    "avg": (_mean, _mean),  # without gaps, _rollup sums the slices itself
+    "min": (_min, min),
+    "max": (_max, max),
+    "last": (_last, _last_present),
+    "sum": (_sum, sum),
+}
+_STATS: Final = (
+    *((f"{name}.power.{stat}", "power", "W", stat) for name in POWER_STATS for stat in ("avg", "min", "max")),
+    ("battery.soc", "soc", "%", "last"),
+    *((f"{flow}.energy", "energy", "Wh", "sum") for flow in ENERGY_FLOWS),
+)
+"""Each intraday series, in ``_ROWS_5M_STMT`` column order: metric, type, units, statistic."""
+
+
+def _rollup(values: Sequence[Any], runs: Sequence[tuple[int, int, int]], slots: int, stat: str) -> list[Any]:
+    """Combine one column's values into its slots; ``runs`` are ``(slot, first row, end row)``."""
+    data: list[Any] = [None] * slots
+    if len(runs) == len(values):  # one row per slot (every 5-minute answer): nothing to combine
+        if stat == "avg":
+            values = [round_int(value) for value in values]  # as the mean of one value rounds it
+        for (slot, _, _), value in zip(runs, values, strict=True):
+            data[slot] = value
+        return data
+    with_gaps, present = _COMBINE[stat]
+    slices = [values[first:stop] for _, first, stop in runs]
+    if None in values:
+        combined: Iterable[Any] = map(with_gaps, slices)
+    elif stat == "avg":  # the mean of values present, as _mean computes it
+        combined = [
+            round_int(total / len(part)) for total, part in zip(map(sum, slices), slices, strict=True)
+        ]
+    else:
+        combined = map(present, slices)
+    for (slot, _, _), value in zip(runs, combined, strict=True):
+        data[slot] = value
+    return data
 
 
 def _intraday(
@@ -287,36 +330,36 @@ def _intraday(
     """Return the 5-minute or 30-minute series over the slots ending in ``(start, end]``."""
     step = INTERVALS[interval]
     slots = (end - start) // step
-    # Each slot's 5-minute rows, as columns of values (rows ascending, so "last" is the newest).
-    buckets: list[list[tuple[Any, ...]] | None] = [None] * slots
-    for row in conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}):
-        index = (int(row[0]) - start - 1) // step
-        bucket = buckets[index]
-        if bucket is None:
-            buckets[index] = [tuple(row[1:])]
-        else:
-            bucket.append(tuple(row[1:]))
-    columns: list[list[tuple[Any, ...]] | None] = [
-        None if bucket is None else list(zip(*bucket, strict=True)) for bucket in buckets
-    ]
-
+    rows = conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}).all()
     span = (_iso(start + step, offset), _iso(end, offset), interval)
-    answer: list[dict[str, Any]] = []
-    position = 0
-    for name in POWER_STATS:
-        for stat in ("avg", "min", "max"):
-            combine = _COMBINE[stat]
-            data = [None if c is None else combine(c[position]) for c in columns]
-            answer.append(_series(prefix, f"{name}.power.{stat}", "power", "W", span=span, data=data))
-            position += 1
-    soc = [None if c is None else _last(c[position]) for c in columns]
-    answer.append(_series(prefix, "battery.soc", "soc", "%", span=span, data=soc))
-    position += 1
-    for flow in ENERGY_FLOWS:
-        data = [None if c is None else _sum(c[position]) for c in columns]
-        answer.append(_series(prefix, f"{flow}.energy", "energy", "Wh", span=span, data=data))
-        position += 1
-    return answer
+    if step == INTERVAL_5M and len(rows) == slots:
+        # Every 5-minute slot has its row, in order (interval ends are unique and on the grid): the
+        # columns are the series (an average of one value is that value, rounded).
+        columns = list(zip(*rows, strict=True))[1:]
+        return [
+            _series(
+                prefix,
+                metric,
+                kind,
+                units,
+                span=span,
+                data=[round_int(value) for value in values] if stat == "avg" else list(values),
+            )
+            for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
+        ]
+    # The rows (ascending, so a slot's last row is its newest) of each slot with data, as runs.
+    runs: list[tuple[int, int, int]] = []
+    for position, row in enumerate(rows):
+        slot = (int(row[0]) - start - 1) // step
+        if runs and runs[-1][0] == slot:
+            runs[-1] = (slot, runs[-1][1], position + 1)
+        else:
+            runs.append((slot, position, position + 1))
+    columns = list(zip(*rows, strict=True))[1:] if rows else [()] * len(_STATS)
+    return [
+        _series(prefix, metric, kind, units, span=span, data=_rollup(values, runs, slots, stat))
+        for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
+    ]
 
 
 def _daily(

@@ -55,8 +55,14 @@ def round_half_away(value: float, digits: int = 0) -> float:
     Ties are judged on the number as it is written (its shortest decimal form), so ``2.675`` rounds to
     ``2.68`` as a person expects, not to ``2.67`` as its binary value would. Only a written tie needs
     decimal arithmetic; every other value rounds the same either way, so the fast built-in ``round``
-    serves it (this runs for every value of every reading stored).
+    serves it (this runs for every value of every reading stored). A value already at ``digits``
+    decimals (``round`` leaves it unchanged: its shortest form has at most ``digits`` decimals, so it is
+    no tie) is returned without looking at its text; most readings arrive at the store's precision.
     """
+    if -1e15 < value < 1e15:  # not inf, nan or an exponent form
+        rounded = round(value, digits)
+        if rounded == value:
+            return rounded + 0.0  # -0.0 + 0.0 == 0.0
     text = repr(value)
     point = text.find(".")
     if "e" in text or "n" in text or point < 0:  # exponent form, inf/nan: let Decimal decide
