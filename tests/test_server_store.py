@@ -93,25 +93,3 @@ async def test_unreachable_database_is_a_repair_issue_until_it_answers(
     assert pgserver.PASSWORD not in json.dumps(diagnostics, default=str)
     assert pgserver.PASSWORD not in caplog.text
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
-
-
-async def test_unsupported_url_is_a_repair_issue_without_the_password(
-    hass: HomeAssistant,
-    enable_custom_integrations: None,
-    freezer: FrozenDateTimeFactory,
-    mock_config_entry: MockConfigEntry,
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": "oracle://me:Sw0rdfish@db/x"}})
-    freezer.move_to(NOON_LOCAL)
-    mock_config_entry.add_to_hass(hass)
-    await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
-    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
-    issue = ir.async_get(hass).async_get_issue(DOMAIN, ISSUE_DATABASE_UNREACHABLE)
-    assert issue is not None
-    assert issue.translation_placeholders == {
-        "url": "oracle://me:***@db/x",
-        "error": "unsupported database 'oracle' in oracle://me:***@db/x: use sqlite, postgresql or mysql (MariaDB)",
-    }
-    assert "Sw0rdfish" not in caplog.text
