@@ -9,9 +9,9 @@ The rest of the store writes portable SQLAlchemy Core; what is not portable live
   PostgreSQL's ``SERIAL`` sequence must be moved past them or the next insert collides. SQLite takes
   ``max(rowid) + 1`` and MySQL/MariaDB raise ``AUTO_INCREMENT`` by themselves.
 
-Time buckets need no SQL: 5-minute and 30-minute slots are integer arithmetic done in Python on the
-rows read through the ``(system, time)`` indexes (``aggregate.interval_end_of``, ``history``), so no
-``strftime``, ``date_trunc`` or integer-division spelling is needed in queries.
+* :func:`bucket_end`: the end of the fixed-length time bucket holding a Unix time, as SQL integer
+  arithmetic: ``/`` on two integers divides whole on SQLite and PostgreSQL, MySQL and MariaDB need
+  ``FLOOR`` (SQLAlchemy's ``//`` spells each). The 30-minute history roll-up groups by it.
 """
 
 from __future__ import annotations
@@ -95,3 +95,12 @@ def reset_sequence(conn: Connection, table: sa.Table) -> None:
     largest = sa.select(sa.func.max(id_column)).scalar_subquery()
     # setval(seq, n, false) makes n the next value; an empty table starts again at 1.
     conn.execute(sa.select(sa.func.setval(sequence, sa.func.coalesce(largest, 0) + 1, sa.false())))
+
+
+def bucket_end(column: sa.ColumnElement[int], seconds: int) -> sa.ColumnElement[int]:
+    """Return the end of the ``seconds``-long bucket holding ``column``: buckets are ``(k*s, (k+1)*s]``.
+
+    A time exactly on a boundary belongs to the bucket ending there, as a 5-minute interval ending at
+    12:30 belongs to the 30-minute slot ending 12:30. Only for positive times (Unix seconds).
+    """
+    return ((column - 1) // seconds + 1) * seconds

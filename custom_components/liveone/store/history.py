@@ -29,12 +29,15 @@ A slot without data is ``null``; a 30-minute energy is the sum of the 5-minute e
 
 Queries. One statement per answer, through ``readings_agg_5m_system_interval_idx`` (5m, 30m) or
 ``readings_agg_1d_system_day_idx`` (1d); the raw ``readings`` table is never read. The roll-up to
-30 minutes is done in Python over the 5-minute rows, so no dialect-specific SQL is needed.
+30 minutes is done by the database (``GROUP BY`` the slot, :func:`.dialect.bucket_end`), which returns
+one row per slot instead of six: fetching values is most of a query's cost. Averages come back as sum
+and count and are divided and rounded here, so each matches the mean of the 5-minute averages exactly;
+the slot's newest SOC comes back encoded in one integer (see ``_SOC_KEY``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 import re
 import time
@@ -44,6 +47,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from ..vendors.model import ENERGY_FLOWS, round_int
+from .dialect import bucket_end
 from .schema import DAILY_ENERGY_COLUMNS, ENERGY_FLOWS_5M, POWER_STATS, readings_agg_1d, readings_agg_5m
 
 DAY: Final = 86_400
@@ -208,6 +212,63 @@ _ROWS_5M_STMT: Final = (
     .order_by(_AGG.c.interval_end)
 )
 
+_STATS: Final = (
+    *((f"{name}.power.{stat}", "power", "W", stat) for name in POWER_STATS for stat in ("avg", "min", "max")),
+    ("battery.soc", "soc", "%", "last"),
+    *((f"{flow}.energy", "energy", "Wh", "sum") for flow in ENERGY_FLOWS),
+)
+"""Each intraday series, in ``_ROWS_5M_STMT`` column order: metric, type, units, statistic."""
+
+_IN_RANGE: Final = (
+    _AGG.c.system_id == sa.bindparam("sid"),
+    _AGG.c.interval_end > sa.bindparam("after"),
+    _AGG.c.interval_end <= sa.bindparam("until"),
+)
+_SLOT_30M: Final = bucket_end(_AGG.c.interval_end, INTERVALS["30m"]).label("slot_end")
+
+
+def _combined(name: str, stat: str) -> list[sa.ColumnElement[Any]]:
+    column = _AGG.c[f"{name}_w_{stat}"]
+    if stat == "avg":  # the mean of the 5-minute averages present: sum and count, divided in Python
+        return [sa.func.sum(column), sa.func.count(column)]
+    return [sa.func.min(column) if stat == "min" else sa.func.max(column)]
+
+
+# The newest SOC of a slot, in the same grouped read: each 5-minute row with a SOC becomes one integer,
+# its interval end shifted left above its SOC in tenths (the store keeps one decimal), so that the
+# largest is the newest row and carries its value. Exact for SOC within +-52,428.7 %.
+_SOC_SHIFT: Final = 1 << 20
+_SOC_KEY: Final = sa.func.max(
+    sa.case(
+        (
+            _AGG.c.battery_soc_last.is_not(None),
+            sa.cast(_AGG.c.interval_end, sa.BigInteger) * _SOC_SHIFT
+            + sa.cast(sa.func.round(_AGG.c.battery_soc_last * 10), sa.BigInteger)
+            + _SOC_SHIFT // 2,
+        )
+    )
+)
+
+
+def _soc_of_key(key: Any) -> float | None:
+    """Decode :data:`_SOC_KEY`: the slot's newest SOC, or ``None`` when no row of it had one."""
+    if key is None:
+        return None
+    return (int(key) % _SOC_SHIFT - _SOC_SHIFT // 2) / 10
+
+
+_ROWS_30M_STMT: Final = (
+    sa.select(
+        _SLOT_30M,
+        *(part for name in POWER_STATS for stat in ("avg", "min", "max") for part in _combined(name, stat)),
+        _SOC_KEY,
+        *(sa.func.sum(_AGG.c[name]) for name in _ENERGY_5M),
+    )
+    .where(*_IN_RANGE)
+    .group_by(_SLOT_30M)  # in no particular order: each row names its slot
+)
+"""Each 30-minute slot's roll-up, in ``_STATS`` order (an average as its sum and count)."""
+
 _DAILY_VALUES: Final = (
     *((f"{flow}.energy", "energy", "kWh", DAILY_ENERGY_COLUMNS[flow][0]) for flow in ENERGY_FLOWS),
     *(
@@ -252,76 +313,9 @@ def _series(
     }
 
 
-def _mean(values: Sequence[int | None]) -> int | None:
-    present = [v for v in values if v is not None]
-    return round_int(sum(present) / len(present)) if present else None
-
-
-def _min(values: Sequence[int | None]) -> int | None:
-    present = [v for v in values if v is not None]
-    return min(present) if present else None
-
-
-def _max(values: Sequence[int | None]) -> int | None:
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
-
-
-def _sum(values: Sequence[int | None]) -> int | None:
-    present = [v for v in values if v is not None]
-    return sum(present) if present else None
-
-
-def _last(values: Sequence[Any]) -> Any:
-    for value in reversed(values):
-        if value is not None:
-            return value
-    return None
-
-
-def _last_present(values: Sequence[Any]) -> Any:
-    return values[-1]
-
-
-# Each statistic's combine over a slot's values: (values with gaps, values known to have no None).
-type _Combine = Callable[[Sequence[Any]], Any]
-_COMBINE: Final[Mapping[str, tuple[_Combine, _Combine]]] = {
-    "avg": (_mean, _mean),  # without gaps, _rollup sums the slices itself
-    "min": (_min, min),
-    "max": (_max, max),
-    "last": (_last, _last_present),
-    "sum": (_sum, sum),
-}
-_STATS: Final = (
-    *((f"{name}.power.{stat}", "power", "W", stat) for name in POWER_STATS for stat in ("avg", "min", "max")),
-    ("battery.soc", "soc", "%", "last"),
-    *((f"{flow}.energy", "energy", "Wh", "sum") for flow in ENERGY_FLOWS),
-)
-"""Each intraday series, in ``_ROWS_5M_STMT`` column order: metric, type, units, statistic."""
-
-
-def _rollup(values: Sequence[Any], runs: Sequence[tuple[int, int, int]], slots: int, stat: str) -> list[Any]:
-    """Combine one column's values into its slots; ``runs`` are ``(slot, first row, end row)``."""
-    data: list[Any] = [None] * slots
-    if len(runs) == len(values):  # one row per slot (every 5-minute answer): nothing to combine
-        if stat == "avg":
-            values = [round_int(value) for value in values]  # as the mean of one value rounds it
-        for (slot, _, _), value in zip(runs, values, strict=True):
-            data[slot] = value
-        return data
-    with_gaps, present = _COMBINE[stat]
-    slices = [values[first:stop] for _, first, stop in runs]
-    if None in values:
-        combined: Iterable[Any] = map(with_gaps, slices)
-    elif stat == "avg":  # the mean of values present, as _mean computes it
-        combined = [
-            round_int(total / len(part)) for total, part in zip(map(sum, slices), slices, strict=True)
-        ]
-    else:
-        combined = map(present, slices)
-    for (slot, _, _), value in zip(runs, combined, strict=True):
-        data[slot] = value
-    return data
+def _whole(values: Sequence[Any]) -> list[Any]:
+    """Return stored whole-watt values as ``int`` (they are already; a driver may hand back floats)."""
+    return [v if v is None or type(v) is int else round_int(v) for v in values]
 
 
 def _intraday(
@@ -330,35 +324,40 @@ def _intraday(
     """Return the 5-minute or 30-minute series over the slots ending in ``(start, end]``."""
     step = INTERVALS[interval]
     slots = (end - start) // step
-    rows = conn.execute(_ROWS_5M_STMT, {"sid": system_id, "after": start, "until": end}).all()
     span = (_iso(start + step, offset), _iso(end, offset), interval)
-    if step == INTERVAL_5M and len(rows) == slots:
-        # Every 5-minute slot has its row, in order (interval ends are unique and on the grid): the
-        # columns are the series (an average of one value is that value, rounded).
-        columns = list(zip(*rows, strict=True))[1:]
-        return [
-            _series(
-                prefix,
-                metric,
-                kind,
-                units,
-                span=span,
-                data=[round_int(value) for value in values] if stat == "avg" else list(values),
-            )
-            for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
-        ]
-    # The rows (ascending, so a slot's last row is its newest) of each slot with data, as runs.
-    runs: list[tuple[int, int, int]] = []
-    for position, row in enumerate(rows):
-        slot = (int(row[0]) - start - 1) // step
-        if runs and runs[-1][0] == slot:
-            runs[-1] = (slot, runs[-1][1], position + 1)
+    params = {"sid": system_id, "after": start, "until": end}
+    columns: list[list[Any]] = [[None] * slots for _ in _STATS]
+    if step == INTERVAL_5M:
+        rows = conn.execute(_ROWS_5M_STMT, params).all()
+        if len(rows) == slots:
+            # Every slot has its row, in order (interval ends are unique and on the grid).
+            columns = [list(values) for values in zip(*rows, strict=True)][1:]
         else:
-            runs.append((slot, position, position + 1))
-    columns = list(zip(*rows, strict=True))[1:] if rows else [()] * len(_STATS)
+            for row in rows:
+                slot = (int(row[0]) - start - 1) // step
+                for column, value in zip(columns, row[1:], strict=True):
+                    column[slot] = value
+        for index, (*_, stat) in enumerate(_STATS):
+            if stat == "avg":
+                columns[index] = _whole(columns[index])
+    else:
+        # The database combines each slot's six 5-minute rows (a 30-day answer fetches 1,440 grouped
+        # rows instead of 8,640 single ones).
+        for row in conn.execute(_ROWS_30M_STMT, params):
+            slot = (int(row[0]) - start) // step - 1
+            values = iter(row[1:])
+            for index, (*_, stat) in enumerate(_STATS):
+                if stat == "avg":
+                    total, count = next(values), next(values)
+                    columns[index][slot] = round_int(int(total) / int(count)) if count else None
+                elif stat == "last":
+                    columns[index][slot] = _soc_of_key(next(values))
+                else:
+                    value = next(values)
+                    columns[index][slot] = None if value is None else int(value)
     return [
-        _series(prefix, metric, kind, units, span=span, data=_rollup(values, runs, slots, stat))
-        for (metric, kind, units, stat), values in zip(_STATS, columns, strict=True)
+        _series(prefix, metric, kind, units, span=span, data=data)
+        for (metric, kind, units, _), data in zip(_STATS, columns, strict=True)
     ]
 
 
