@@ -250,6 +250,16 @@ _SOC_KEY: Final = sa.func.max(
 )
 
 
+def _mean_of(total: Any, count: Any) -> int | None:
+    """Return ``total / count`` rounded half away from zero, exactly (``None`` when ``count`` is 0)."""
+    if not count:
+        return None
+    whole, n = int(total), int(count)
+    if whole >= 0:
+        return (2 * whole + n) // (2 * n)
+    return -((n - 2 * whole) // (2 * n))
+
+
 def _soc_of_key(key: Any) -> float | None:
     """Decode :data:`_SOC_KEY`: the slot's newest SOC, or ``None`` when no row of it had one."""
     if key is None:
@@ -343,18 +353,25 @@ def _intraday(
     else:
         # The database combines each slot's six 5-minute rows (a 30-day answer fetches 1,440 grouped
         # rows instead of 8,640 single ones).
-        for row in conn.execute(_ROWS_30M_STMT, params):
-            slot = (int(row[0]) - start) // step - 1
-            values = iter(row[1:])
-            for index, (*_, stat) in enumerate(_STATS):
+        rows = sorted(conn.execute(_ROWS_30M_STMT, params).tuples())
+        if rows:
+            grouped = list(zip(*rows, strict=True))
+            slot_ends, raw = grouped[0], iter(grouped[1:])
+            combined: list[list[Any]] = []
+            for *_, stat in _STATS:
                 if stat == "avg":
-                    total, count = next(values), next(values)
-                    columns[index][slot] = round_int(int(total) / int(count)) if count else None
+                    combined.append(list(map(_mean_of, next(raw), next(raw))))
                 elif stat == "last":
-                    columns[index][slot] = _soc_of_key(next(values))
+                    combined.append([_soc_of_key(key) for key in next(raw)])
                 else:
-                    value = next(values)
-                    columns[index][slot] = None if value is None else int(value)
+                    combined.append([None if v is None else int(v) for v in next(raw)])
+            if len(rows) == slots:  # every slot has data: the columns are the series
+                columns = combined
+            else:
+                positions = [(int(slot_end) - start) // step - 1 for slot_end in slot_ends]
+                for column, values in zip(columns, combined, strict=True):
+                    for position, value in zip(positions, values, strict=True):
+                        column[position] = value
     return [
         _series(prefix, metric, kind, units, span=span, data=data)
         for (metric, kind, units, _), data in zip(_STATS, columns, strict=True)
