@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from tests.pgserver import as_service_user
+
 USER = "liveone"
 PASSWORD = "maria-test-secret"
 _SERVICE_USER = "mysql"
@@ -54,9 +56,7 @@ def available() -> bool:
 
 
 def _as_service_user(command: Sequence[str]) -> list[str]:
-    if os.geteuid() != 0:
-        return list(command)
-    return ["runuser", "-u", _SERVICE_USER, "--", *command]
+    return as_service_user(command, _SERVICE_USER)
 
 
 def url_for(port: int, database: str = "mysql") -> str:

@@ -60,11 +60,21 @@ def _random_port() -> int:
     return secrets.choice(range(20000, 60000))
 
 
-def _as_service_user(command: Sequence[str]) -> list[str]:
-    """Run as ``postgres`` when we are root (PostgreSQL refuses to run as root)."""
+def as_service_user(command: Sequence[str], user: str) -> list[str]:
+    """Run ``command`` as ``user`` when we are root (database servers refuse to run as root).
+
+    ``runuser`` lives in /usr/sbin, which a CI job's PATH may leave out.
+    """
     if os.geteuid() != 0:
         return list(command)
-    return ["runuser", "-u", _SERVICE_USER, "--", *command]
+    runuser = shutil.which("runuser") or next(
+        (path for path in ("/usr/sbin/runuser", "/sbin/runuser") if Path(path).is_file()), "runuser"
+    )
+    return [runuser, "-u", user, "--", *command]
+
+
+def _as_service_user(command: Sequence[str]) -> list[str]:
+    return as_service_user(command, _SERVICE_USER)
 
 
 def _run(command: Sequence[str], what: str) -> None:
