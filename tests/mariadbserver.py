@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from tests.pgserver import as_service_user
+from tests.pgserver import as_service_user, server_cli
 
 USER = "liveone"
 PASSWORD = "maria-test-secret"
@@ -159,21 +159,15 @@ def stop(base: Path) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    """``start DIR`` prints the admin URL; ``stop DIR`` stops the server and removes DIR."""
-    if len(argv) != 2 or argv[0] not in ("start", "stop"):
-        sys.stderr.write("usage: python -m tests.mariadbserver start|stop DIR\n")
-        return 2
-    base = Path(argv[1])
-    if argv[0] == "stop":
-        stop(base)
-        return 0
-    try:
-        print(start(base))
-    except (ServerError, OSError, KeyError) as err:
-        sys.stderr.write(f"cannot start MariaDB: {err}\n")
-        stop(base)
-        return 1
-    return 0
+    """The command line of scripts/test: ``start DIR`` or ``stop DIR``."""
+    return server_cli(
+        argv,
+        label="MariaDB",
+        module="tests.mariadbserver",
+        start=start,
+        stop=stop,
+        errors=(ServerError, OSError, KeyError),
+    )
 
 
 if __name__ == "__main__":

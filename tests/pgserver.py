@@ -12,7 +12,7 @@ carry a real password and can check that it never reaches a log.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 import contextlib
 import os
 from pathlib import Path
@@ -160,10 +160,18 @@ def stop(base: Path) -> None:
     shutil.rmtree(base, ignore_errors=True)
 
 
-def main(argv: Sequence[str]) -> int:
-    """``start DIR`` prints the admin URL; ``stop DIR`` stops the server and removes DIR."""
+def server_cli(
+    argv: Sequence[str],
+    *,
+    label: str,
+    module: str,
+    start: Callable[[Path], str],
+    stop: Callable[[Path], None],
+    errors: tuple[type[BaseException], ...],
+) -> int:
+    """``start DIR`` prints the server's admin URL; ``stop DIR`` stops it and removes DIR."""
     if len(argv) != 2 or argv[0] not in ("start", "stop"):
-        sys.stderr.write("usage: python -m tests.pgserver start|stop DIR\n")
+        sys.stderr.write(f"usage: python -m {module} start|stop DIR\n")
         return 2
     base = Path(argv[1])
     if argv[0] == "stop":
@@ -171,11 +179,23 @@ def main(argv: Sequence[str]) -> int:
         return 0
     try:
         print(start(base))
-    except (ServerError, OSError, KeyError) as err:
-        sys.stderr.write(f"cannot start PostgreSQL: {err}\n")
+    except errors as err:
+        sys.stderr.write(f"cannot start {label}: {err}\n")
         stop(base)
         return 1
     return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """The command line of scripts/test: ``start DIR`` or ``stop DIR``."""
+    return server_cli(
+        argv,
+        label="PostgreSQL",
+        module="tests.pgserver",
+        start=start,
+        stop=stop,
+        errors=(ServerError, OSError, KeyError),
+    )
 
 
 if __name__ == "__main__":
