@@ -62,14 +62,17 @@ class Caller:
             return cls(user_id=None, is_admin=True)
         return cls(user_id=user.id, is_admin=user.is_admin)
 
-    def role_on(self, conn: Connection, system_id: int) -> str | None:
-        """Return the caller's effective role on a system (``None``: may not see it)."""
-        row_role = None if self.user_id is None else role_of(conn, system_id, self.user_id)
+    def effective_role(self, row_role: str | None) -> str | None:
+        """Return the caller's role given their ``user_systems`` row's (``None``: may not see it)."""
         if row_role == ROLE_OWNER:
             return ROLE_OWNER
         if self.is_admin:
             return ROLE_ADMIN
         return row_role
+
+    def role_on(self, conn: Connection, system_id: int) -> str | None:
+        """Return the caller's effective role on a system (``None``: may not see it)."""
+        return self.effective_role(None if self.user_id is None else role_of(conn, system_id, self.user_id))
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +150,6 @@ async def async_list_systems(hass: HomeAssistant, caller: Caller) -> list[dict[s
         device = devices.async_get_device(
             identifiers={device_identifier(row.vendor_type, row.vendor_site_id)}
         )
-        role = ROLE_OWNER if row.role == ROLE_OWNER else (ROLE_ADMIN if caller.is_admin else row.role)
         answer.append(
             {
                 "system": row.system_id,
@@ -156,7 +158,7 @@ async def async_list_systems(hass: HomeAssistant, caller: Caller) -> list[dict[s
                 "name": entry.title if entry is not None else row.display_name,
                 "entry_id": None if entry is None else entry.entry_id,
                 "device_id": None if device is None else device.id,
-                "role": role,
+                "role": caller.effective_role(row.role),
                 "status": row.status,
                 "timezone_offset_min": row.timezone_offset_min,
                 "first_data": _iso(row.first_time, row.timezone_offset_min),

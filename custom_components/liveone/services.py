@@ -77,20 +77,22 @@ EXPORT_SCHEMA: Final = vol.Schema(
 )
 
 
-def _invalid(key: str, **placeholders: Any) -> ServiceValidationError:
-    return ServiceValidationError(
+def _translated[E: HomeAssistantError](kind: type[E], key: str, **placeholders: Any) -> E:
+    return kind(
         translation_domain=DOMAIN,
         translation_key=key,
         translation_placeholders={k: str(v) for k, v in placeholders.items()} or None,
     )
+
+
+def _invalid(key: str, **placeholders: Any) -> ServiceValidationError:
+    """Return a translated refusal of the request itself."""
+    return _translated(ServiceValidationError, key, **placeholders)
 
 
 def _failed(key: str, **placeholders: Any) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key=key,
-        translation_placeholders={k: str(v) for k, v in placeholders.items()} or None,
-    )
+    """Return a translated failure of the store or the vendor."""
+    return _translated(HomeAssistantError, key, **placeholders)
 
 
 async def _caller(hass: HomeAssistant, call: ServiceCall) -> Caller:

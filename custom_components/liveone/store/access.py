@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from .schema import readings, systems, user_systems
-from .systems import STATUS_REMOVED
+from .systems import STATUS_REMOVED, upsert_role
 
 ROLE_OWNER: Final = "owner"
 ROLE_ADMIN: Final = "admin"
@@ -117,28 +117,14 @@ def grant(conn: Connection, system_id: int, user_id: str, role: str, *, now: int
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}")
     stamp = int(time.time()) if now is None else now
-    found = conn.execute(
-        sa.select(user_systems.c.id).where(
-            user_systems.c.system_id == system_id, user_systems.c.clerk_user_id == user_id
-        )
-    ).scalar_one_or_none()
-    if found is None:
-        conn.execute(
-            user_systems.insert().values(
-                clerk_user_id=user_id, system_id=system_id, role=role, created_at=stamp, updated_at=stamp
-            )
-        )
-    else:
-        conn.execute(
-            user_systems.update().where(user_systems.c.id == found).values(role=role, updated_at=stamp)
-        )
+    new = upsert_role(conn, system_id, user_id, role, stamp)
     if role == ROLE_OWNER:
         conn.execute(
             systems.update()
             .where(systems.c.id == system_id, systems.c.owner_clerk_user_id.is_(None))
             .values(owner_clerk_user_id=user_id, updated_at=stamp)
         )
-    return found is None
+    return new
 
 
 def revoke(conn: Connection, system_id: int, user_id: str, *, now: int | None = None) -> str | None:

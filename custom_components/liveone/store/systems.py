@@ -89,11 +89,12 @@ def ensure_system(conn: Connection, info: SystemInfo, *, now: int | None = None)
         system_id = int(existing.id)
         conn.execute(systems.update().where(systems.c.id == system_id).values(**values))
     if registering and info.owner_user_id is not None:
-        _ensure_owner_row(conn, system_id, info.owner_user_id, stamp)
+        upsert_role(conn, system_id, info.owner_user_id, "owner", stamp)
     return system_id
 
 
-def _ensure_owner_row(conn: Connection, system_id: int, user_id: str, stamp: int) -> None:
+def upsert_role(conn: Connection, system_id: int, user_id: str, role: str, stamp: int) -> bool:
+    """Give a user ``role`` on a system in ``user_systems``, replacing any role; return whether the row is new."""
     found = conn.execute(
         sa.select(user_systems.c.id).where(
             user_systems.c.system_id == system_id, user_systems.c.clerk_user_id == user_id
@@ -102,17 +103,12 @@ def _ensure_owner_row(conn: Connection, system_id: int, user_id: str, stamp: int
     if found is None:
         conn.execute(
             user_systems.insert().values(
-                clerk_user_id=user_id,
-                system_id=system_id,
-                role="owner",
-                created_at=stamp,
-                updated_at=stamp,
+                clerk_user_id=user_id, system_id=system_id, role=role, created_at=stamp, updated_at=stamp
             )
         )
-    else:
-        conn.execute(
-            user_systems.update().where(user_systems.c.id == found).values(role="owner", updated_at=stamp)
-        )
+        return True
+    conn.execute(user_systems.update().where(user_systems.c.id == found).values(role=role, updated_at=stamp))
+    return False
 
 
 def set_status(conn: Connection, system_id: int, status: str, *, now: int | None = None) -> None:
