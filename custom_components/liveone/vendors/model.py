@@ -11,17 +11,66 @@ from decimal import ROUND_HALF_UP, Decimal
 import math
 from typing import Any
 
-# Flows whose energy the store tracks, in the order the schema lists them. Each flow has a cumulative
-# total column on ``readings`` (``<flow>_kwh_total``) and an optional pushed interval energy
-# (``<flow>_wh_interval``).
-ENERGY_FLOWS: tuple[str, ...] = (
-    "solar",
-    "load",
-    "battery_in",
-    "battery_out",
-    "grid_in",
-    "grid_out",
+
+
+@dataclass(frozen=True, slots=True)
+class EnergyFlow:
+    """One energy flow the store tracks, and every name it goes by (the one table of them).
+
+    ``key`` names it in the ``readings`` and ``readings_agg_5m`` columns (``battery_in``); ``name`` in the
+    daily columns, sensor keys and statistic ids (``battery_charge``); ``label`` in words.
+    """
+
+    key: str
+    name: str
+    label: str
+
+    @property
+    def total_column(self) -> str:
+        """The cumulative total on ``readings`` and (with ``_last``) on ``readings_agg_5m``, in kWh."""
+        return f"{self.key}_kwh_total"
+
+    @property
+    def pushed_column(self) -> str:
+        """The interval energy a vendor pushes on ``readings`` (Wh)."""
+        return f"{self.key}_wh_interval"
+
+    @property
+    def interval_column(self) -> str:
+        """The interval energy on ``readings_agg_5m`` (Wh); solar's keeps the documented older name."""
+        return "solar_interval_wh" if self.key == "solar" else f"{self.key}_wh_interval"
+
+    @property
+    def day_column(self) -> str:
+        """The day's energy on ``readings_agg_1d`` (kWh)."""
+        return f"{self.name}_kwh"
+
+    @property
+    def alltime_column(self) -> str:
+        """The all-time total at the day's end on ``readings_agg_1d`` (kWh)."""
+        return f"{self.name}_alltime_kwh"
+
+
+FLOWS: tuple[EnergyFlow, ...] = (
+    EnergyFlow("solar", "solar", "solar"),
+    EnergyFlow("load", "load", "load"),
+    EnergyFlow("battery_in", "battery_charge", "battery charge"),
+    EnergyFlow("battery_out", "battery_discharge", "battery discharge"),
+    EnergyFlow("grid_in", "grid_import", "grid import"),
+    EnergyFlow("grid_out", "grid_export", "grid export"),
 )
+"""The flows in the order the schema lists them."""
+
+ENERGY_FLOWS: tuple[str, ...] = tuple(flow.key for flow in FLOWS)
+"""The flows' keys (``solar`` ... ``grid_out``)."""
+
+POWER_NAMES: tuple[str, ...] = ("solar", "load", "battery", "grid")
+"""The power columns aggregated to avg/min/max (``<name>_w``)."""
+
+
+def system_key(vendor: str, site_id: str) -> str:
+    """Return a system's key, ``<vendor>_<site id>``: its config entry's unique id and device identifier."""
+    return f"{vendor}_{site_id}"
 
 
 class VendorError(Exception):
@@ -195,3 +244,56 @@ class PointReading:
     subsystem: str | None = None
     error: str | None = None
     data_quality: str = "good"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Interval:
+    """A vendor's own 5-minute interval (Enphase), written to ``readings_agg_5m`` as it is.
+
+    ``interval_end`` is the interval's end (a multiple of 300 s). Power in W as for :class:`Reading`;
+    ``<flow>_wh`` the interval's energy of each flow (keys of :data:`FLOWS`). The store keeps each flow's
+    running lifetime total itself (the previous interval's total plus this energy). A field the vendor
+    did not send is ``None``.
+    """
+
+    interval_end: int
+    solar_w_avg: float | None = None
+    solar_w_min: float | None = None
+    solar_w_max: float | None = None
+    load_w_avg: float | None = None
+    load_w_min: float | None = None
+    load_w_max: float | None = None
+    battery_w_avg: float | None = None
+    battery_w_min: float | None = None
+    battery_w_max: float | None = None
+    grid_w_avg: float | None = None
+    grid_w_min: float | None = None
+    grid_w_max: float | None = None
+    battery_soc_last: float | None = None
+    solar_wh: float | None = None
+    load_wh: float | None = None
+    battery_in_wh: float | None = None
+    battery_out_wh: float | None = None
+    grid_in_wh: float | None = None
+    grid_out_wh: float | None = None
+    sample_count: int = 1
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Batch:
+    """Everything one poll, push or derivation produced, stored by one store call in one transaction.
+
+    ``readings``: raw readings (oldest first or not; the store orders them); ``intervals``: vendor
+    5-minute intervals; ``points``: monitoring-point values; ``raw``: the vendor's body as received, kept
+    in ``polling_status.last_response``.
+    """
+
+    readings: tuple[Reading, ...] = ()
+    intervals: tuple[Interval, ...] = ()
+    points: tuple[PointReading, ...] = ()
+    raw: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether the batch holds no data (a raw body alone is not data)."""
+        return not (self.readings or self.intervals or self.points)
