@@ -12,7 +12,6 @@ import math
 from typing import Any
 
 
-
 @dataclass(frozen=True, slots=True)
 class EnergyFlow:
     """One energy flow the store tracks, and every name it goes by (the one table of them).
