@@ -175,12 +175,12 @@ async def _poll_minutes(
     alone holds the loop for about half a second with 100 systems: a cost of the harness, not LiveOne.
     """
     loop = asyncio.get_running_loop()
-    ordered = sorted(entries, key=lambda entry: float(entry.runtime_data._microsecond))
+    ordered = sorted(entries, key=lambda entry: float(entry.runtime_data.coordinator._microsecond))
     for _ in range(minutes):
         freezer.tick(timedelta(minutes=1))
         previous = 0.0
         for entry in ordered:
-            offset = float(entry.runtime_data._microsecond)
+            offset = float(entry.runtime_data.coordinator._microsecond)
             if offset > previous:
                 await hass.async_add_executor_job(time.sleep, offset - previous)
             previous = offset
@@ -189,7 +189,7 @@ async def _poll_minutes(
 
 
 def _start_refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.async_create_background_task(hass, entry.runtime_data.async_refresh(), "liveone bench poll")
+    entry.async_create_background_task(hass, entry.runtime_data.coordinator.async_refresh(), "liveone bench poll")
 
 
 async def _sessions(store: Store) -> int:
@@ -254,7 +254,7 @@ async def test_inside_home_assistant(
         assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     setup_s = _now() - setup_started
-    store: Store = entries[0].runtime_data.store
+    store: Store = entries[0].runtime_data.coordinator.store
     await _poll_minutes(hass, freezer, entries, 2)  # settle: every system past its first poll
 
     # The machine's own noise: the same probe on the idle instance (the loop's clock is frozen, so the

@@ -18,7 +18,7 @@ SOC = "sensor.demo_home_battery_state_of_charge"
 async def test_numeric_state_trigger_on_battery_soc(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     now_reading = coordinator.data.reading
     # Predict the SOC of the coming minutes with an independent simulation of the same site.
     twin = DemoSystem(coordinator.client.system.site)

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from custom_components.liveone.store import StoreError
 from custom_components.liveone.vendors.demo import DemoClient
-from custom_components.liveone.vendors.model import AuthError, ConnectError, InvalidResponse, RateLimited
+from custom_components.liveone.vendors.model import AuthError, Batch, ConnectError, InvalidResponse, RateLimited
 
 from .conftest import NOON_LOCAL, async_next_poll
 
@@ -25,7 +25,7 @@ SOLAR = "sensor.demo_home_solar_power"
 
 async def _polling_status(entry: MockConfigEntry) -> tuple[object, ...]:
     def _read() -> tuple[object, ...]:
-        with entry.runtime_data.store.engine.connect() as conn:
+        with entry.runtime_data.coordinator.store.engine.connect() as conn:
             return tuple(
                 conn.execute(
                     sa.text(
@@ -34,7 +34,7 @@ async def _polling_status(entry: MockConfigEntry) -> tuple[object, ...]:
                 ).one()
             )
 
-    return await entry.runtime_data.store.async_run(_read)
+    return await entry.runtime_data.coordinator.store.async_run(_read)
 
 
 async def test_vendor_errors_are_recorded_and_recovered(
@@ -44,7 +44,7 @@ async def test_vendor_errors_are_recorded_and_recovered(
         await async_next_poll(hass, freezer, 2)
         assert hass.states.get(SOLAR).state == STATE_UNAVAILABLE
     assert await _polling_status(init_integration) == (3, 1, 2, "ConnectError: 503 Service Unavailable")
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     assert isinstance(coordinator.last_exception, UpdateFailed)
 
     await async_next_poll(hass, freezer)
@@ -63,7 +63,7 @@ async def test_vendor_errors_are_recorded_and_recovered(
 async def test_error_types_map_to_ha_errors(
     hass: HomeAssistant, init_integration: MockConfigEntry, error: Exception, expected: type[Exception]
 ) -> None:
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     with (
         patch.object(coordinator.client, "async_get_readings", side_effect=error),
         pytest.raises(expected),
@@ -74,7 +74,7 @@ async def test_error_types_map_to_ha_errors(
 async def test_failed_poll_is_still_counted_when_the_store_also_fails(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     with (
         patch.object(coordinator.client, "async_get_readings", side_effect=ConnectError("timeout")),
         patch.object(coordinator.store, "async_record_poll", side_effect=StoreError("locked")),
@@ -92,7 +92,7 @@ async def test_no_reading_at_first_poll_retries_setup(
     freezer.move_to(NOON_LOCAL)
     mock_config_entry.add_to_hass(hass)
     with patch(
-        "custom_components.liveone.coordinator.DemoCoordinator._async_fetch", AsyncMock(return_value=[])
+        "custom_components.liveone.sources.demo.DemoCoordinator._async_fetch", AsyncMock(return_value=Batch())
     ):
         await hass.config_entries.async_setup(mock_config_entry.entry_id)
         await hass.async_block_till_done()
@@ -103,7 +103,7 @@ async def test_repeated_reading_keeps_the_data(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     """A vendor that sends the same inverter time again is 'no new data', not an error."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     first = coordinator.data
     with patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[first.reading])):
         await async_next_poll(hass, freezer)
@@ -155,7 +155,7 @@ async def test_poll_clock_drift_neither_repeats_nor_skips_minutes(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     """HA's refresh fires near the minute boundary, a little early or late; every minute is stored once."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     for moment in (
         "2025-08-17T02:00:59.8+00:00",
         "2025-08-17T02:02:00.3+00:00",
@@ -182,21 +182,21 @@ async def test_first_poll_without_new_data_shows_the_stored_reading(
     freezer.move_to(NOON_LOCAL)
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    stored = mock_config_entry.runtime_data.data.reading
+    stored = mock_config_entry.runtime_data.coordinator.data.reading
     assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
 
     with patch(
-        "custom_components.liveone.coordinator.DemoCoordinator._async_fetch", AsyncMock(return_value=[])
+        "custom_components.liveone.sources.demo.DemoCoordinator._async_fetch", AsyncMock(return_value=Batch())
     ):
         assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    assert mock_config_entry.runtime_data.data.reading == stored
+    assert mock_config_entry.runtime_data.coordinator.data.reading == stored
     assert hass.states.get(SOLAR).state == str(stored.solar_w)
 
 
 async def test_store_failure_reading_the_stored_data_is_not_ready(
     hass: HomeAssistant, init_integration: MockConfigEntry
 ) -> None:
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     coordinator.data = None  # as at a first poll
     with (
         patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[])),

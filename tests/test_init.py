@@ -59,7 +59,7 @@ async def test_two_systems_share_one_store(
     await hass.async_block_till_done()
     shared = hass.data[DATA_SHARED_STORE]
     assert shared.users == 2
-    assert init_integration.runtime_data.store is second.runtime_data.store
+    assert init_integration.runtime_data.coordinator.store is second.runtime_data.coordinator.store
     assert len(_store_threads()) == 1
 
     assert await hass.config_entries.async_unload(init_integration.entry_id)

@@ -46,7 +46,7 @@ async def selectlive(socket_enabled: None) -> AsyncIterator[FakeSelectLive]:
     """A fake Select.Live, with LiveOne pointed at it."""
     state = FakeSelectLive()
     async with serve_selectlive(state) as base_url:
-        with patch("custom_components.liveone.accounts.SELECTLIVE_BASE_URL", base_url):
+        with patch("custom_components.liveone.sources.selectronic.SELECTLIVE_BASE_URL", base_url):
             yield state
 
 
@@ -81,7 +81,7 @@ async def _poll(
 
 
 async def _rows(entry: MockConfigEntry, sql: str) -> list[tuple[Any, ...]]:
-    store = entry.runtime_data.store
+    store = entry.runtime_data.coordinator.store
 
     def _read() -> list[tuple[Any, ...]]:
         with store.engine.connect() as conn:
@@ -123,7 +123,7 @@ async def test_flow_discovers_and_adds_a_system(hass: HomeAssistant, selectlive:
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"email": EMAIL, "password": PASSWORD}
     )
-    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "pick_system")
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "selectronic_system")
     options = result["data_schema"].schema["system_number"].config["options"]
     assert options == [
         {"value": "1586", "label": "Daylesford Home (1586)"},
@@ -159,7 +159,7 @@ async def test_flow_with_no_discovered_systems_takes_a_typed_number(
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"email": EMAIL, "password": PASSWORD}
     )
-    assert result["step_id"] == "pick_system"
+    assert result["step_id"] == "selectronic_system"
     assert result["description_placeholders"] == {"count": "0"}
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"system_number": "15a"})
     assert result["errors"] == {"system_number": "invalid_system_number"}
@@ -183,7 +183,7 @@ async def test_flow_connection_errors(
 ) -> None:
     result = await _start(hass)
     selectlive.fail_next.append(failure)
-    with patch("custom_components.liveone.config_flow.new_selectlive", wraps=_short_timeout):
+    with patch("custom_components.liveone.sources.selectronic.new_account", wraps=_short_timeout):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"email": EMAIL, "password": PASSWORD}
         )
@@ -192,12 +192,12 @@ async def test_flow_connection_errors(
 
 
 def _short_timeout(hass: HomeAssistant, email: str, password: str) -> Any:
-    from custom_components.liveone import accounts
+    from custom_components.liveone.sources import selectronic as selectronic_source
     from custom_components.liveone.http_session import async_get_session
     from custom_components.liveone.vendors.selectronic import SelectLiveAccount
 
     return SelectLiveAccount(
-        async_get_session(hass), email, password, base_url=accounts.SELECTLIVE_BASE_URL, timeout=0.1
+        async_get_session(hass), email, password, base_url=selectronic_source.SELECTLIVE_BASE_URL, timeout=0.1
     )
 
 
@@ -244,7 +244,7 @@ async def test_second_system_of_the_account_reuses_its_session(
     assert selectlive.logins == logins + 1  # the flow's own login test, then nothing: both systems share it
     second = hass.config_entries.async_entry_for_domain_unique_id(DOMAIN, "selectronic_2047")
     assert second is not None
-    assert second.runtime_data.account is selectronic.runtime_data.account
+    assert second.runtime_data.coordinator.account is selectronic.runtime_data.coordinator.account
 
 
 # Reauthentication and reconfiguration.
@@ -262,7 +262,7 @@ async def test_wrong_password_starts_reauth_and_stores_nothing(
     await _poll(hass, freezer, selectlive)
     assert await _rows(selectronic, "SELECT count(*) FROM readings") == readings_before
     flows = hass.config_entries.flow.async_progress()
-    assert [(f["context"]["source"], f["step_id"]) for f in flows] == [(SOURCE_REAUTH, "reauth_confirm")]
+    assert [(f["context"]["source"], f["step_id"]) for f in flows] == [(SOURCE_REAUTH, "selectronic_reauth")]
     flow_id = flows[0]["flow_id"]
     assert flows[0]["context"]["entry_id"] == selectronic.entry_id
 
@@ -282,7 +282,7 @@ async def test_reconfigure_to_another_system(
 ) -> None:
     selectlive.systems["2047"] = load_hfdata()
     result = await selectronic.start_reconfigure_flow(hass)
-    assert result["step_id"] == "reconfigure"
+    assert result["step_id"] == "selectronic_reconfigure"
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"email": EMAIL, "password": "nope"}
     )
@@ -360,7 +360,7 @@ async def test_repeated_inverter_time_stores_nothing_and_is_not_an_error(
     assert await _rows(
         selectronic, "SELECT total_polls, successful_polls, consecutive_errors FROM polling_status"
     ) == [(4, 4, 0)]
-    assert selectronic.runtime_data.last_update_success
+    assert selectronic.runtime_data.coordinator.last_update_success
 
 
 async def test_transient_errors_keep_the_last_reading_for_five_polls(

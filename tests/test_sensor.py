@@ -25,13 +25,13 @@ from .conftest import NOON_LOCAL, async_next_poll, demo_entry
 
 
 def _rows(entry: MockConfigEntry, sql: str) -> list[tuple[object, ...]]:
-    engine = entry.runtime_data.store.engine
+    engine = entry.runtime_data.coordinator.store.engine
     with engine.connect() as conn:
         return [tuple(row) for row in conn.execute(sa.text(sql))]
 
 
 async def _rows_async(hass: HomeAssistant, entry: MockConfigEntry, sql: str) -> list[tuple[object, ...]]:
-    return await entry.runtime_data.store.async_run(_rows, entry, sql)
+    return await entry.runtime_data.coordinator.store.async_run(_rows, entry, sql)
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -59,7 +59,7 @@ async def test_states_follow_the_simulation_every_minute(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     """Each minute the entities show the reading an independent simulation of the same site gives."""
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     twin = DemoSystem(coordinator.client.system.site)
     start = twin.advance_to(coordinator.data.reading.inverter_time)
     assert start == coordinator.data.reading
@@ -105,7 +105,7 @@ async def test_store_failure_keeps_readings_and_entities(
 ) -> None:
     """A database error mid-write loses nothing: the readings are written on the next good poll."""
     entry = init_integration
-    store = entry.runtime_data.store
+    store = entry.runtime_data.coordinator.store
     with patch.object(store, "async_record_poll", side_effect=StoreError("database is locked")):
         await async_next_poll(hass, freezer, 3)
     assert caplog.text.count("Cannot write Demo Home's readings") == 1  # logged once, not per poll
@@ -134,7 +134,7 @@ async def test_daily_job_runs_at_0005_local(
     assert days == [("2025-08-16",)]
 
     # The system goes quiet at 23:50 (no new readings), so no write completes the 17th.
-    with patch.object(entry.runtime_data.client, "async_get_readings", return_value=[]):
+    with patch.object(entry.runtime_data.coordinator.client, "async_get_readings", return_value=[]):
         await async_next_poll(hass, freezer, 14)
         assert await _rows_async(hass, entry, "SELECT max(inverter_time) FROM readings") == [(1755438600,)]
         assert await _rows_async(hass, entry, "SELECT day FROM readings_agg_1d ORDER BY day") == [
@@ -155,7 +155,7 @@ async def test_daily_job_runs_at_0005_local(
 async def test_daily_job_fires_only_at_0005_local(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
-    coordinator = init_integration.runtime_data
+    coordinator = init_integration.runtime_data.coordinator
     with patch.object(coordinator, "async_run_daily_aggregation", return_value=[]) as job:
         for moment, calls in (
             ("2025-08-17T14:04:00+00:00", 0),  # 00:04 AEST
@@ -176,7 +176,7 @@ async def test_daily_job_failure_is_logged(
     freezer: FrozenDateTimeFactory,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    store = init_integration.runtime_data.store
+    store = init_integration.runtime_data.coordinator.store
     with patch.object(store, "async_catch_up_days", side_effect=StoreError("no space left")):
         freezer.move_to("2025-08-17T14:05:00+00:00")
         async_fire_time_changed(hass)

@@ -240,7 +240,7 @@ async def test_poll_now_polls_at_once(
 
 
 async def test_poll_now_failures(hass: HomeAssistant, home: MockConfigEntry) -> None:
-    coordinator = home.runtime_data
+    coordinator = home.runtime_data.coordinator
     with (
         patch.object(type(coordinator), "_async_fetch", side_effect=ConnectError("vendor timed out")),
         pytest.raises(HomeAssistantError) as failed,
@@ -299,7 +299,7 @@ async def test_store_failures_on_every_door(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """An unreachable store is a clear error on each door, never a stack trace or a leaked URL."""
-    store = home.runtime_data.store
+    store = home.runtime_data.coordinator.store
 
     async def _broken(*_args: Any, **_kwargs: Any) -> Any:
         raise StoreError("cannot reach the database at postgresql://liveone:***@db/liveone")
@@ -391,7 +391,7 @@ async def test_store_failing_after_the_access_check(hass: HomeAssistant, home: M
             await _call(hass, service, {"system": home.entry_id, **data})
         assert failed.value.translation_key == "store_unavailable"
         assert "database is locked" in str(failed.value.translation_placeholders)
-    store = home.runtime_data.store
+    store = home.runtime_data.coordinator.store
     with (
         patch.object(store, "async_rebuild", side_effect=StoreError("disk I/O error")),
         pytest.raises(HomeAssistantError) as failed,
@@ -432,7 +432,7 @@ async def test_entry_never_set_up_and_system_without_entry(
     with pytest.raises(ServiceValidationError) as caught:
         await _call(hass, "poll_now", {"system": pending.entry_id})
     assert caught.value.translation_key == "system_not_found"
-    store = home.runtime_data.store
+    store = home.runtime_data.coordinator.store
     orphan = await store.async_ensure_system(SystemInfo(vendor_type="selectronic", vendor_site_id="4242"))
     ws = await hass_ws_client(hass)
     await ws.send_json_auto_id({"type": "liveone/systems"})

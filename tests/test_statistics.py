@@ -33,9 +33,7 @@ from pytest_homeassistant_custom_component.components.recorder.common import asy
 from custom_components.liveone import statistics as stats_mod
 from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.statistics import (
-    DATA_IMPORTERS,
     async_import_statistics,
-    async_statistics_diagnostics,
     metadata_has_unit_class,
     statistic_metadata,
     statistic_system,
@@ -169,7 +167,8 @@ async def test_first_start_imports_the_stored_history(
         assert hourly(rows[flow]) == expected[flow], flow
     assert expected["solar"][NOW - 6 * HOUR] > 0
 
-    assert async_statistics_diagnostics(hass, liveone) == {
+    assert liveone.runtime_data.statistics is not None
+    assert liveone.runtime_data.statistics.async_diagnostics() == {
         "statistic_ids": sorted(FLOW_IDS.values()),
         "imported_until": dt_util.utc_from_timestamp(NOW - HOUR).isoformat(),
         "watermark": NOW,
@@ -248,7 +247,7 @@ async def test_late_data_reimports_its_hour(
 
     # Late data written by something other than a poll (a backfill, Enphase's late 5-minute data, a
     # rebuild): found by the watermark when the rebuild service (or the daily job) asks for an import.
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     await coordinator.store.async_write_readings(
         coordinator.system_id, [r for r in gap if r.inverter_time < NOW - 3 * HOUR]
     )
@@ -289,10 +288,12 @@ async def test_sums_keep_running_across_a_restart(
     await async_next_poll(hass, freezer, 1)
     await settle(hass)
     before = await recorded(hass)
+    importer = liveone.runtime_data.statistics
+    assert importer is not None
 
     assert await hass.config_entries.async_unload(liveone.entry_id)
     await hass.async_block_till_done()
-    assert DATA_IMPORTERS not in hass.data or liveone.entry_id not in hass.data[DATA_IMPORTERS]
+    assert importer._unloaded
     freezer.tick(timedelta(hours=2))  # Home Assistant "down" for two hours
 
     with patch.object(stats_mod, "async_add_external_statistics", wraps=async_add_external_statistics) as add:
@@ -359,7 +360,7 @@ async def test_a_store_error_is_retried_at_the_next_poll(
     await settle(hass)
     before = await recorded(hass)
 
-    store = entry.runtime_data.store
+    store = entry.runtime_data.coordinator.store
     real_transaction = store.async_transaction
     real_get = DemoClient.async_get_readings
 
@@ -394,8 +395,7 @@ async def test_no_recorder_no_import(
     hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
 ) -> None:
     assert "recorder" not in hass.config.components
-    assert DATA_IMPORTERS not in hass.data
-    assert async_statistics_diagnostics(hass, init_integration) is None
+    assert init_integration.runtime_data.statistics is None
     await async_import_statistics(hass, init_integration)  # nothing to do, and no error
     await async_next_poll(hass, freezer, 61)
 
@@ -481,7 +481,7 @@ async def test_the_daily_job_reimports_what_changed_outside_polls(
     entry = demo_entry()
     entry.add_to_hass(hass)
     await setup_entry(hass, entry)
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     await coordinator.store.async_write_readings(coordinator.system_id, gap)  # e.g. the command line
     before = await recorded(hass)
 

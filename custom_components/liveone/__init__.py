@@ -12,6 +12,7 @@ from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.helpers.typing import ConfigType
 import voluptuous as vol
 
+from . import sources  # noqa: F401  (importing the package registers every kind)
 from .const import (
     CONF_DB_URL,
     CONF_SITE_ID,
@@ -20,7 +21,8 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .coordinator import COORDINATORS, LiveOneConfigEntry
+from .registry import get_source
+from .runtime import LiveOneConfigEntry, LiveOneRuntimeData
 from .services import async_register_services
 from .shared_store import async_acquire_store, async_release_store, async_set_store_url
 from .statistics import async_import_statistics, async_setup_statistics
@@ -78,25 +80,27 @@ def _store_not_ready(err: StoreError) -> ConfigEntryNotReady:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> bool:
-    """Register the system in the store, poll it once, then add its entities."""
+    """Register the system in the store, update it once, then add its entities."""
+    kind = get_source(entry.data[CONF_VENDOR])
     try:
         store = await async_acquire_store(hass)
     except StoreError as err:
         raise _store_not_ready(err) from err
     try:
-        coordinator_class = COORDINATORS[entry.data[CONF_VENDOR]]
-        info = coordinator_class.system_info(entry)
+        info = kind.coordinator.system_info(entry)
         try:
             system_id = await store.async_ensure_system(info)
         except StoreError as err:
             raise _store_not_ready(err) from err
-        coordinator = coordinator_class(hass, entry, store, system_id, info=info)
+        coordinator = kind.coordinator(hass, entry, store, system_id, info=info)
         await coordinator.async_config_entry_first_refresh()
     except BaseException:
         await async_release_store(hass)
         raise
 
-    entry.runtime_data = coordinator
+    entry.runtime_data = LiveOneRuntimeData(coordinator=coordinator)
+    if kind.async_setup_entry is not None:
+        await kind.async_setup_entry(hass, entry)
 
     # The daily aggregation runs at 00:05 of the system's own (fixed, standard) local time.
     utc_minute = (DAILY_JOB_MINUTE_OF_DAY - coordinator.tz_offset_min) % 1440
@@ -112,7 +116,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> b
         async_track_utc_time_change(hass, _daily_job, hour=utc_minute // 60, minute=utc_minute % 60, second=0)
     )
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
-    async_setup_statistics(hass, entry, coordinator)
+    entry.runtime_data.statistics = async_setup_statistics(hass, entry, coordinator)
     return True
 
 

@@ -26,8 +26,8 @@ from homeassistant.util import dt as dt_util
 from sqlalchemy.engine import Connection
 
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN
-from .coordinator import LiveOneConfigEntry
 from .entity import device_identifier
+from .runtime import LiveOneConfigEntry
 from .shared_store import async_use_store
 from .store import Store
 from .store.access import MANAGING_ROLES, ROLE_ADMIN, ROLE_OWNER, role_of, visible_systems

@@ -2,29 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
-from homeassistant.components.binary_sensor import (
-    BinarySensorDeviceClass,
-    BinarySensorEntity,
-    BinarySensorEntityDescription,
-)
-from homeassistant.core import HomeAssistant
+from homeassistant.components.binary_sensor import BinarySensorDeviceClass, BinarySensorEntity
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import LiveOneConfigEntry, LiveOneCoordinator, LiveOneData
+from .coordinator import LiveOneCoordinator
+from .descriptions import LiveOneBinarySensorEntityDescription
 from .entity import LiveOneEntity
+from .registry import get_source
+from .runtime import LiveOneConfigEntry
 
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class LiveOneBinarySensorEntityDescription(BinarySensorEntityDescription):
-    """How one binary sensor reads the newest reading."""
-
-    is_on_fn: Callable[[LiveOneData], bool]
-    has_fn: Callable[[LiveOneData], bool]
 
 
 BINARY_SENSORS: tuple[LiveOneBinarySensorEntityDescription, ...] = (
@@ -50,13 +38,23 @@ async def async_setup_entry(
     entry: LiveOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the binary sensors the system provides."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        LiveOneBinarySensor(coordinator, description)
-        for description in BINARY_SENSORS
-        if description.has_fn(coordinator.data)
-    )
+    """Add the binary sensors the system provides, and later those it starts to provide."""
+    coordinator = entry.runtime_data.coordinator
+    descriptions = (*BINARY_SENSORS, *get_source(coordinator.vendor).binary_sensors)
+    added: set[str] = set()
+
+    @callback
+    def _add_new() -> None:
+        data = coordinator.data
+        if data is None:
+            return
+        new = [d for d in descriptions if d.key not in added and d.has_fn(data)]
+        added.update(description.key for description in new)
+        if new:
+            async_add_entities(LiveOneBinarySensor(coordinator, description) for description in new)
+
+    _add_new()
+    entry.async_on_unload(coordinator.async_add_listener(_add_new))
 
 
 class LiveOneBinarySensor(LiveOneEntity, BinarySensorEntity):
@@ -72,6 +70,7 @@ class LiveOneBinarySensor(LiveOneEntity, BinarySensorEntity):
         self.entity_description = description
 
     @property
-    def is_on(self) -> bool:
+    def is_on(self) -> bool | None:
         """Return whether the condition holds in the newest reading."""
-        return self.entity_description.is_on_fn(self.coordinator.data)
+        data = self.coordinator.data
+        return None if data is None else self.entity_description.is_on_fn(data)

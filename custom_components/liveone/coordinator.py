@@ -1,8 +1,17 @@
-"""Coordinators: ask a vendor for readings every minute, store them, hand the newest to entities.
+"""Coordinators: one per system, in three shapes that share one way of storing and showing data.
 
-:class:`LiveOneCoordinator` holds what every vendor shares (the store, polling status, the daily
-aggregation, error handling); a vendor adds a subclass that implements :meth:`_async_fetch` (and, if it
-needs one, :meth:`_async_prepare`).
+:class:`LiveOneCoordinator` holds what every kind shares: the store, the system's registration, storing
+one :class:`~.vendors.model.Batch` per poll, push or derivation in one transaction, keeping what the
+store could not write for the next try, polling status and sessions, the daily aggregation and the
+write listeners (statistics, derived systems). A kind's module subclasses one of the three shapes:
+
+- :class:`PollingCoordinator`: asks the vendor every ``update_interval``; a kind may change the interval
+  poll by poll (a request budget) with :meth:`PollingCoordinator.next_interval`, and a vendor's
+  ``RateLimited.retry_after`` delays the next poll by that long.
+- :class:`PushCoordinator`: no interval; a receiver (a webhook) hands it batches with
+  :meth:`PushCoordinator.async_receive`; its entities go unavailable after ``silence`` without a push.
+- :class:`DerivedCoordinator`: no interval; fed by other systems' write results through
+  :meth:`DerivedCoordinator.async_source_written`.
 """
 
 from __future__ import annotations
@@ -13,18 +22,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 import functools
 import time
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.config_entries import ConfigEntry
-from homeassistant.const import CONF_EMAIL, CONF_LATITUDE, CONF_LONGITUDE, CONF_PASSWORD
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryAuthFailed
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .accounts import async_acquire_selectlive, async_release_selectlive
 from .const import (
-    CONF_BACKFILL_DAYS,
-    CONF_DETAILS,
     CONF_OWNER,
     CONF_SITE_ID,
     CONF_TIMEZONE_OFFSET,
@@ -32,16 +39,12 @@ from .const import (
     DEFAULT_SCAN_INTERVAL,
     DOMAIN,
     LOGGER,
-    TRANSIENT_GRACE_POLLS,
-    VENDOR_DEMO,
-    VENDOR_SELECTRONIC,
 )
 from .store import Store, StoreError, SystemInfo, WriteResult
-from .vendors.demo import DemoClient, DemoSite, site_details
-from .vendors.model import AuthError, Reading, VendorError
-from .vendors.selectronic import SelectLiveAccount
+from .vendors.model import AuthError, Batch, RateLimited, Reading, VendorError
 
-type LiveOneConfigEntry = ConfigEntry[LiveOneCoordinator]
+if TYPE_CHECKING:
+    from .runtime import LiveOneConfigEntry
 
 # Readings kept in memory while the store cannot write them (a day of 1-minute polls).
 MAX_PENDING_READINGS = 1440
@@ -73,12 +76,27 @@ def _store_failed(err: StoreError) -> UpdateFailed:
     )
 
 
-class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
-    """Poll one system, write every reading to the store, keep the newest."""
+def _vendor_failed(err: VendorError) -> UpdateFailed:
+    return UpdateFailed(
+        translation_domain=DOMAIN,
+        translation_key="update_failed",
+        translation_placeholders={"error": str(err) or type(err).__name__},
+    )
+
+
+class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
+    """One system: store every batch its source produces, keep the newest reading for entities.
+
+    ``data`` is ``None`` only for a push or derived system that has received nothing yet; a polling
+    system's first poll must bring (or find stored) a reading, or setup is retried.
+    """
 
     config_entry: LiveOneConfigEntry
 
-    transient_grace_polls = 0
+    cause: ClassVar[str] = "POLL"
+    """The ``sessions.cause`` of this shape's writes."""
+
+    transient_grace_polls: ClassVar[int] = 0
     """Consecutive failed polls (other than refused credentials) that keep the last reading shown.
 
     0 makes entities unavailable at the first failure. A vendor whose service has known short outages
@@ -94,7 +112,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         system_id: int,
         *,
         info: SystemInfo,
-        update_interval: timedelta | None = DEFAULT_SCAN_INTERVAL,
+        update_interval: timedelta | None = None,
     ) -> None:
         """Set up the coordinator of one config entry's system."""
         super().__init__(
@@ -106,31 +124,28 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         )
         self.store = store
         self.system_id = system_id
-        self._cause = "POLL"
+        self._cause = self.cause
         self.vendor: str = entry.data[CONF_VENDOR]
         self.site_id: str = entry.data[CONF_SITE_ID]
         self.tz_offset_min: int = entry.data[CONF_TIMEZONE_OFFSET]
         self.info = info
         self._pending: list[Reading] = []
-        self._failed_polls = 0
-        self.last_response: str | None = None
-        """The vendor's raw answer to the current poll, kept in polling_status (set by _async_fetch)."""
         self._store_failing = False
         self._write_listeners: list[Callable[[WriteResult], None]] = []
 
     @callback
     def async_add_write_listener(self, listener: Callable[[WriteResult], None]) -> CALLBACK_TYPE:
-        """Call ``listener`` with the result of every poll's successful store write; return its remover."""
+        """Call ``listener`` with the result of every successful store write; return its remover."""
         self._write_listeners.append(listener)
         return functools.partial(self._write_listeners.remove, listener)
 
     @classmethod
-    def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
+    def system_details(cls, entry: ConfigEntry[Any]) -> Mapping[str, str | None]:
         """Return what the vendor says about the system: model, serial, ratings, solar/battery size."""
         return {}
 
     @classmethod
-    def system_info(cls, entry: ConfigEntry) -> SystemInfo:
+    def system_info(cls, entry: ConfigEntry[Any]) -> SystemInfo:
         """Describe the entry's system for the store and its device."""
         details = cls.system_details(entry)
         return SystemInfo(
@@ -151,7 +166,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         return (dt_util.utcnow() + timedelta(minutes=self.tz_offset_min)).date()
 
     async def _async_setup(self) -> None:
-        """Prepare the vendor client, then aggregate any day that finished while HA was down."""
+        """Prepare the source, then aggregate any day that finished while HA was down."""
         try:
             await self._async_prepare()
             await self.async_run_daily_aggregation()
@@ -159,84 +174,30 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
             raise _store_failed(err) from err
 
     async def _async_prepare(self) -> None:
-        """Prepare the vendor client before the first poll (log in, resume state, backfill)."""
+        """Prepare the source before the first update (log in, resume state, backfill)."""
 
-    @abstractmethod
-    async def _async_fetch(self) -> list[Reading]:
-        """Return the vendor's new readings (oldest first); raise a ``VendorError`` on failure."""
+    # ---- storing
 
-    async def _async_update_data(self) -> LiveOneData:
-        """Poll the vendor, store what it returned, and return the newest reading."""
-        started = time.time()
-        self.last_response = None
-        try:
-            readings = await self._async_fetch()
-        except VendorError as err:
-            await self._async_record_failure(started, err)
-            if isinstance(err, AuthError):
-                raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
-            self._failed_polls += 1
-            shown: LiveOneData | None = self.data
-            if shown is not None and self._failed_polls <= self.transient_grace_polls:
-                # A transient failure: keep showing the last reading (see transient_grace_polls).
-                LOGGER.debug(
-                    "%s: poll %d of %d allowed to fail: %s",
-                    self.config_entry.title,
-                    self._failed_polls,
-                    self.transient_grace_polls,
-                    err,
-                )
-                return shown
-            raise UpdateFailed(
-                translation_domain=DOMAIN,
-                translation_key="update_failed",
-                translation_placeholders={"error": str(err) or type(err).__name__},
-            ) from err
-        self._failed_polls = 0
-
-        await self._async_store(started, readings)
-        newest = max(readings, key=lambda reading: reading.inverter_time, default=None)
-        # The coordinator has no data before its first successful refresh (HA types it as always set).
-        current: LiveOneData | None = self.data
-        if newest is not None and (current is None or newest.inverter_time > current.reading.inverter_time):
-            return LiveOneData(reading=newest.normalized(), received_time=dt_util.utcnow())
-        if current is not None:
-            return current  # no new data: not an error
-        return await self._async_stored_data()
-
-    async def _async_stored_data(self) -> LiveOneData:
-        """Return the newest stored reading, for a first poll that brought nothing new.
-
-        That happens after a restart when the inverter has not moved on, or right after a backfill.
-        """
-        try:
-            stored = await self.store.async_latest_reading(self.system_id)
-        except StoreError as err:
-            raise _store_failed(err) from err
-        if stored is None:
-            raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
-        received = stored.received_time or stored.reading.inverter_time
-        return LiveOneData(reading=stored.reading, received_time=datetime.fromtimestamp(received, UTC))
-
-    async def _async_store(self, started: float, readings: list[Reading]) -> None:
-        """Write a poll to the store; if the store fails, keep the readings for the next poll.
+    async def _async_store(self, started: float, batch: Batch) -> WriteResult | None:
+        """Write a batch to the store; if the store fails, keep its readings for the next write.
 
         A store failure does not make entities unavailable (the vendor's data is good); it is logged
         once when it starts and once when it ends, and nothing is lost unless it lasts a whole day.
+        Returns the write's result, or ``None`` when the store failed.
         """
-        batch = [*self._pending, *readings]
+        readings = (*self._pending, *batch.readings)
         try:
             result = await self.store.async_record_poll(
                 self.system_id,
                 self.vendor,
-                batch,
+                readings,
                 cause=self._cause,
                 started=started,
-                last_response=self.last_response,
+                last_response=batch.raw,
                 now=dt_util.utcnow().timestamp(),
             )
         except StoreError as err:
-            self._pending = batch[-MAX_PENDING_READINGS:]
+            self._pending = list(readings[-MAX_PENDING_READINGS:])
             if not self._store_failing:
                 LOGGER.error(
                     "Cannot write %s's readings to the LiveOne store (kept %d for a retry): %s",
@@ -245,13 +206,14 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
                     err,
                 )
                 self._store_failing = True
-            return
+            return None
         self._pending = []
         if self._store_failing:
             LOGGER.info("The LiveOne store accepts %s's readings again", self.config_entry.title)
             self._store_failing = False
         for listener in list(self._write_listeners):
             listener(result)
+        return result
 
     async def _async_record_failure(self, started: float, err: VendorError) -> None:
         try:
@@ -267,13 +229,36 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         except StoreError as store_err:
             LOGGER.debug("Could not record the failed poll: %s", store_err)
 
+    def _newer(self, batch: Batch) -> LiveOneData | None:
+        """Return the batch's newest reading as data when it is newer than what is shown, else ``None``."""
+        newest = max(batch.readings, key=lambda reading: reading.inverter_time, default=None)
+        current = self.data
+        if newest is not None and (current is None or newest.inverter_time > current.reading.inverter_time):
+            return LiveOneData(reading=newest.normalized(), received_time=dt_util.utcnow())
+        return None
+
+    async def _async_stored_data(self) -> LiveOneData | None:
+        """Return the newest stored reading (``None``: nothing stored yet).
+
+        A first update that brings nothing new shows it: after a restart when the inverter has not
+        moved on, right after a backfill, or a push system before its first push after a restart.
+        """
+        try:
+            stored = await self.store.async_latest_reading(self.system_id)
+        except StoreError as err:
+            raise _store_failed(err) from err
+        if stored is None:
+            return None
+        received = stored.received_time or stored.reading.inverter_time
+        return LiveOneData(reading=stored.reading, received_time=datetime.fromtimestamp(received, UTC))
+
     async def async_poll_now(self) -> None:
-        """Poll at once for a user (``liveone.poll_now``); its session row says cause ``USER``."""
+        """Update at once for a user (``liveone.poll_now``); its session row says cause ``USER``."""
         self._cause = "USER"
         try:
             await self.async_refresh()
         finally:
-            self._cause = "POLL"
+            self._cause = self.cause
 
     async def async_run_daily_aggregation(self) -> list[str]:
         """Compute the daily rows of every finished day that lacks one (the 00:05 job)."""
@@ -283,85 +268,180 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         return days
 
 
-class DemoCoordinator(LiveOneCoordinator):
-    """The built-in simulated system: no network, one reading a minute."""
+class PollingCoordinator(LiveOneCoordinator):
+    """A system whose vendor is asked for new data at an interval."""
 
-    client: DemoClient
+    default_interval: ClassVar[timedelta] = DEFAULT_SCAN_INTERVAL
+    """The interval between polls unless :meth:`next_interval` says otherwise."""
 
-    @staticmethod
-    def demo_site(entry: ConfigEntry) -> DemoSite:
-        """Return the simulated site of an entry (seeded by its site id, placed where HA was)."""
-        return DemoSite(
-            seed=entry.data[CONF_SITE_ID],
-            latitude=float(entry.data[CONF_LATITUDE]),
-            longitude=float(entry.data[CONF_LONGITUDE]),
-            tz_offset_min=entry.data[CONF_TIMEZONE_OFFSET],
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LiveOneConfigEntry,
+        store: Store,
+        system_id: int,
+        *,
+        info: SystemInfo,
+    ) -> None:
+        """Set up the coordinator with the kind's default interval."""
+        super().__init__(hass, entry, store, system_id, info=info, update_interval=self.default_interval)
+        self._failed_polls = 0
+
+    @abstractmethod
+    async def _async_fetch(self) -> Batch:
+        """Return the vendor's new data; raise a ``VendorError`` on failure."""
+
+    def next_interval(self) -> timedelta:
+        """Return the wait before the next poll (called after each poll; a budgeted kind overrides it)."""
+        return self.default_interval
+
+    async def _async_update_data(self) -> LiveOneData | None:
+        """Poll the vendor, store what it returned, and return the newest reading."""
+        started = time.time()
+        try:
+            batch = await self._async_fetch()
+        except VendorError as err:
+            self.update_interval = self._interval_after(err)
+            return await self._async_failed(started, err)
+        self.update_interval = self.next_interval()
+        self._failed_polls = 0
+        await self._async_store(started, batch)
+        if (newer := self._newer(batch)) is not None:
+            return newer
+        if self.data is not None:
+            return self.data  # no new data: not an error
+        if (stored := await self._async_stored_data()) is None:
+            raise UpdateFailed(translation_domain=DOMAIN, translation_key="no_data")
+        return stored
+
+    async def _async_failed(self, started: float, err: VendorError) -> LiveOneData | None:
+        """Record a failed poll; keep the last reading shown within the grace, else fail the update."""
+        await self._async_record_failure(started, err)
+        if isinstance(err, AuthError):
+            raise ConfigEntryAuthFailed(translation_domain=DOMAIN, translation_key="auth_failed") from err
+        self._failed_polls += 1
+        shown = self.data
+        if shown is not None and self._failed_polls <= self.transient_grace_polls:
+            # A transient failure: keep showing the last reading (see transient_grace_polls).
+            LOGGER.debug(
+                "%s: poll %d of %d allowed to fail: %s",
+                self.config_entry.title,
+                self._failed_polls,
+                self.transient_grace_polls,
+                err,
+            )
+            return shown
+        raise _vendor_failed(err) from err
+
+    def _interval_after(self, err: VendorError) -> timedelta:
+        """Return the wait before the poll after a failed one: never sooner than the vendor asked."""
+        interval = self.next_interval()
+        if isinstance(err, RateLimited) and err.retry_after is not None:
+            interval = max(interval, timedelta(seconds=err.retry_after))
+        return interval
+
+
+class PushCoordinator(LiveOneCoordinator):
+    """A system that sends its data (a webhook); nothing is polled.
+
+    Entities go unavailable when no push arrived for :attr:`silence`; the log says so once, and once
+    when pushes are back.
+    """
+
+    cause: ClassVar[str] = "PUSH"
+    silence: ClassVar[timedelta] = timedelta(minutes=10)
+    """How long without a push before the system counts as gone."""
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LiveOneConfigEntry,
+        store: Store,
+        system_id: int,
+        *,
+        info: SystemInfo,
+    ) -> None:
+        """Set up a coordinator that never polls."""
+        super().__init__(hass, entry, store, system_id, info=info, update_interval=None)
+        self._unsub_silence: CALLBACK_TYPE | None = None
+        self._silent = False
+
+    async def _async_update_data(self) -> LiveOneData | None:
+        """Show the newest stored reading (setup, ``poll_now``): a push system is never asked."""
+        return self.data or await self._async_stored_data()
+
+    async def async_receive(self, batch: Batch) -> WriteResult | None:
+        """Store a pushed batch and show its newest reading; return the write's result."""
+        result = await self._async_store(time.time(), batch)
+        self._arm_silence()
+        if self._silent:
+            LOGGER.info("%s is sending data again", self.config_entry.title)
+            self._silent = False
+        newer = self._newer(batch)
+        if newer is not None or not self.last_update_success:
+            self.async_set_updated_data(newer or self.data)
+        return result
+
+    @callback
+    def _arm_silence(self) -> None:
+        if self._unsub_silence is not None:
+            self._unsub_silence()
+        self._unsub_silence = async_call_later(self.hass, self.silence, self._async_silent)
+
+    @callback
+    def _async_silent(self, _now: datetime) -> None:
+        self._unsub_silence = None
+        self._silent = True
+        LOGGER.warning(
+            "%s has sent no data for %s; its entities are unavailable until it does",
+            self.config_entry.title,
+            self.silence,
         )
+        self.last_update_success = False
+        self.async_update_listeners()
 
-    @classmethod
-    def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
-        """Return the simulated system's made-up model, serial and sizes."""
-        return site_details(cls.demo_site(entry))
-
-    async def _async_prepare(self) -> None:
-        """Resume the simulation from the newest stored reading, or backfill history for a new system."""
-        site = self.demo_site(self.config_entry)
-        stored = await self.store.async_latest_reading(self.system_id)
-        self.client = DemoClient(site, resume_from=None if stored is None else stored.reading)
-        backfill_days = int(self.config_entry.data.get(CONF_BACKFILL_DAYS, 0))
-        if stored is None and backfill_days > 0:
-            await self._async_backfill(backfill_days)
-
-    async def _async_backfill(self, days: int) -> None:
-        now = int(dt_util.utcnow().timestamp())
-        start = now - days * 86400
-        written = 0
-        # One day at a time: the simulation runs in HA's executor, the writes on the store's worker.
-        for chunk_start in range(start, now, 86400):
-            chunk_end = min(chunk_start + 86400, now)
-            readings = await self.hass.async_add_executor_job(_simulate, self.client, chunk_start, chunk_end)
-            result = await self.store.async_write_readings(self.system_id, readings)
-            written += result.rows_written
-        LOGGER.info(
-            "Backfilled %d simulated readings (%d days) for %s", written, days, self.config_entry.title
-        )
-
-    async def _async_fetch(self) -> list[Reading]:
-        """Return the simulated readings of every minute since the last poll."""
-        return await self.client.async_get_readings(dt_util.utcnow().timestamp())
+    async def async_shutdown(self) -> None:
+        """Stop the silence timer with the coordinator."""
+        if self._unsub_silence is not None:
+            self._unsub_silence()
+            self._unsub_silence = None
+        await super().async_shutdown()
 
 
-def _simulate(client: DemoClient, start: int, end: int) -> list[Reading]:
-    return list(client.system.readings_between(start, end))
+class DerivedCoordinator(LiveOneCoordinator):
+    """A system computed from other systems (a composite): fed by their write results."""
 
+    cause: ClassVar[str] = "DERIVED"
 
-class SelectronicCoordinator(LiveOneCoordinator):
-    """A Selectronic SP PRO through Select.Live: one hfdata poll a minute."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: LiveOneConfigEntry,
+        store: Store,
+        system_id: int,
+        *,
+        info: SystemInfo,
+    ) -> None:
+        """Set up a coordinator that never polls."""
+        super().__init__(hass, entry, store, system_id, info=info, update_interval=None)
 
-    transient_grace_polls = TRANSIENT_GRACE_POLLS
-    account: SelectLiveAccount
+    @abstractmethod
+    async def _async_derive(self, source_system_id: int, result: WriteResult) -> Batch:
+        """Return what a source's write changes in this system (readings or 5-minute intervals)."""
 
-    @classmethod
-    def system_details(cls, entry: ConfigEntry) -> Mapping[str, str | None]:
-        """Return the details the config flow read from the system's Select.Live page."""
-        details: Mapping[str, str | None] = entry.data.get(CONF_DETAILS, {})
-        return details
+    async def _async_update_data(self) -> LiveOneData | None:
+        """Show the newest stored reading (setup, ``poll_now``): a derived system is never asked."""
+        return self.data or await self._async_stored_data()
 
-    async def _async_prepare(self) -> None:
-        """Use the account's shared client (one login for all of its systems)."""
-        email, password = self.config_entry.data[CONF_EMAIL], self.config_entry.data[CONF_PASSWORD]
-        self.account = async_acquire_selectlive(self.hass, email, password)
-        self.config_entry.async_on_unload(lambda: async_release_selectlive(self.hass, email, password))
-
-    async def _async_fetch(self) -> list[Reading]:
-        """Return the system's current reading (Select.Live keeps no history to fetch)."""
-        hfdata = await self.account.async_get_hfdata(self.site_id)
-        self.last_response = hfdata.body
-        return [hfdata.reading]
-
-
-COORDINATORS: dict[str, type[LiveOneCoordinator]] = {
-    VENDOR_DEMO: DemoCoordinator,
-    VENDOR_SELECTRONIC: SelectronicCoordinator,
-}
-"""The coordinator class of each vendor type."""
+    async def async_source_written(self, source_system_id: int, result: WriteResult) -> WriteResult | None:
+        """Derive and store this system's data after a source's write; return this write's result."""
+        started = time.time()
+        try:
+            batch = await self._async_derive(source_system_id, result)
+        except StoreError as err:
+            LOGGER.warning("Could not read %s's sources from the store: %s", self.config_entry.title, err)
+            return None
+        written = await self._async_store(started, batch)
+        if (newer := self._newer(batch)) is not None:
+            self.async_set_updated_data(newer)
+        return written

@@ -7,20 +7,13 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .const import DOMAIN
 from .coordinator import LiveOneCoordinator
-
-MANUFACTURERS = {
-    "demo": "LiveOne (simulated)",
-    "selectronic": "Selectronic",
-    "enphase": "Enphase Energy",
-    "mondo": "Mondo Power",
-    "fronius": "Fronius",
-    "composite": "LiveOne",
-}
+from .registry import get_source
+from .vendors.model import system_key
 
 
 def device_identifier(vendor: str, site_id: str) -> tuple[str, str]:
     """Return the device registry identifier of a system."""
-    return (DOMAIN, f"{vendor}_{site_id}")
+    return (DOMAIN, system_key(vendor, site_id))
 
 
 class LiveOneEntity(CoordinatorEntity[LiveOneCoordinator]):
@@ -37,7 +30,12 @@ class LiveOneEntity(CoordinatorEntity[LiveOneCoordinator]):
         self._attr_device_info = DeviceInfo(
             identifiers={identifier},
             name=coordinator.config_entry.title,
-            manufacturer=MANUFACTURERS.get(coordinator.vendor, coordinator.vendor),
+            manufacturer=get_source(coordinator.vendor).manufacturer,
             model=info.model,
             serial_number=info.serial,
         )
+
+    @property
+    def available(self) -> bool:
+        """Unavailable while the last update failed, and before a push or derived system's first data."""
+        return super().available and self.coordinator.data is not None

@@ -2,34 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from datetime import datetime
 
-from homeassistant.components.sensor import (
-    SensorDeviceClass,
-    SensorEntity,
-    SensorEntityDescription,
-    SensorStateClass,
-)
+from homeassistant.components.sensor import SensorDeviceClass, SensorEntity, SensorStateClass
 from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfEnergy, UnitOfPower, UnitOfTime
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from homeassistant.helpers.typing import StateType
 
-from .coordinator import LiveOneConfigEntry, LiveOneCoordinator, LiveOneData
+from .coordinator import LiveOneCoordinator
+from .descriptions import LiveOneSensorEntityDescription
 from .entity import LiveOneEntity
+from .registry import get_source
+from .runtime import LiveOneConfigEntry
+from .vendors.model import FLOWS
 
 # Entities only read the coordinator's data; updates come from the coordinator alone.
 PARALLEL_UPDATES = 0
-
-
-@dataclass(frozen=True, kw_only=True)
-class LiveOneSensorEntityDescription(SensorEntityDescription):
-    """How one sensor gets its value from the newest reading."""
-
-    value_fn: Callable[[LiveOneData], StateType | datetime]
-    has_fn: Callable[[LiveOneData], bool] | None = None
 
 
 def _power(key: str, field: str, *, enabled: bool = True) -> LiveOneSensorEntityDescription:
@@ -46,7 +36,9 @@ def _power(key: str, field: str, *, enabled: bool = True) -> LiveOneSensorEntity
     )
 
 
-def _energy(key: str, field: str) -> LiveOneSensorEntityDescription:
+def _energy(key: str) -> LiveOneSensorEntityDescription:
+    """Describe the lifetime energy sensor ``<flow name>_energy`` of one of the store's flows."""
+    field = next(flow.total_column for flow in FLOWS if f"{flow.name}_energy" == key)
     return LiveOneSensorEntityDescription(
         key=key,
         translation_key=key,
@@ -76,12 +68,13 @@ SENSORS: tuple[LiveOneSensorEntityDescription, ...] = (
         value_fn=lambda data: data.reading.battery_soc,
         has_fn=lambda data: data.reading.battery_soc is not None,
     ),
-    _energy("solar_energy", "solar_kwh_total"),
-    _energy("load_energy", "load_kwh_total"),
-    _energy("battery_charge_energy", "battery_in_kwh_total"),
-    _energy("battery_discharge_energy", "battery_out_kwh_total"),
-    _energy("grid_import_energy", "grid_in_kwh_total"),
-    _energy("grid_export_energy", "grid_out_kwh_total"),
+    # One per flow of the store (vendors.model.FLOWS), named after the flow.
+    _energy("solar_energy"),
+    _energy("load_energy"),
+    _energy("battery_charge_energy"),
+    _energy("battery_discharge_energy"),
+    _energy("grid_import_energy"),
+    _energy("grid_export_energy"),
     LiveOneSensorEntityDescription(
         key="fault_code",
         translation_key="fault_code",
@@ -116,13 +109,37 @@ async def async_setup_entry(
     entry: LiveOneConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
-    """Add the sensors whose values the system provides."""
-    coordinator = entry.runtime_data
-    async_add_entities(
-        LiveOneSensor(coordinator, description)
-        for description in SENSORS
-        if description.has_fn is None or description.has_fn(coordinator.data)
-    )
+    """Add the sensors whose values the system provides, and later those it starts to provide.
+
+    A sensor appears once the data has its value: at setup for what the first data holds, later for a
+    push or derived system's first data, or for a monitoring point that shows up after setup.
+    """
+    coordinator = entry.runtime_data.coordinator
+    kind = get_source(coordinator.vendor)
+    added: set[str] = set()
+
+    def _descriptions() -> Iterable[LiveOneSensorEntityDescription]:
+        yield from SENSORS
+        yield from kind.sensors
+        if kind.sensors_fn is not None:
+            yield from kind.sensors_fn(coordinator)
+
+    @callback
+    def _add_new() -> None:
+        data = coordinator.data
+        if data is None:
+            return
+        new = [
+            description
+            for description in _descriptions()
+            if description.key not in added and (description.has_fn is None or description.has_fn(data))
+        ]
+        added.update(description.key for description in new)
+        if new:
+            async_add_entities(LiveOneSensor(coordinator, description) for description in new)
+
+    _add_new()
+    entry.async_on_unload(coordinator.async_add_listener(_add_new))
 
 
 class LiveOneSensor(LiveOneEntity, SensorEntity):
@@ -138,4 +155,5 @@ class LiveOneSensor(LiveOneEntity, SensorEntity):
     @property
     def native_value(self) -> StateType | datetime:
         """Return the sensor's value from the newest reading."""
-        return self.entity_description.value_fn(self.coordinator.data)
+        data = self.coordinator.data
+        return None if data is None else self.entity_description.value_fn(data)

@@ -24,7 +24,7 @@ import voluptuous as vol
 
 from .api import Caller, NotPermittedError, SystemGrant, SystemNotFoundError, async_check, async_history
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN
-from .coordinator import LiveOneConfigEntry
+from .runtime import LiveOneConfigEntry
 from .shared_store import async_use_store
 from .statistics import async_import_statistics
 from .store import Store, StoreError
@@ -185,7 +185,7 @@ async def _async_poll_now(call: ServiceCall) -> None:
         _, _, entry = await _resolve(hass, store, call, manage=True)
     if entry.state is not ConfigEntryState.LOADED:
         raise _invalid("not_loaded", system=entry.title)
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     await coordinator.async_poll_now()
     if not coordinator.last_update_success:
         raise _failed("poll_failed", system=entry.title, error=coordinator.last_exception)

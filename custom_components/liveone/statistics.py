@@ -41,21 +41,17 @@ from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.recorder import get_instance
 from homeassistant.helpers.storage import Store as StorageFile
 from homeassistant.util import dt as dt_util, slugify
-from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import EnergyConverter
 
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN, LOGGER
-from .coordinator import LiveOneConfigEntry, LiveOneCoordinator
+from .coordinator import LiveOneCoordinator
+from .runtime import LiveOneConfigEntry
 from .store import Store, StoreError, WriteResult
 from .store.statistics import HOUR, STATISTIC_FLOWS, EnergyHour, EnergyHours, hour_of, hours_to_import
+from .vendors.model import FLOWS, system_key
 
 FLOW_STATISTICS: Final[Mapping[str, tuple[str, str]]] = {
-    "solar": ("solar", "solar energy"),
-    "load": ("load", "load energy"),
-    "battery_in": ("battery_charge", "battery charge energy"),
-    "battery_out": ("battery_discharge", "battery discharge energy"),
-    "grid_in": ("grid_import", "grid import energy"),
-    "grid_out": ("grid_export", "grid export energy"),
+    flow.key: (flow.name, f"{flow.label} energy") for flow in FLOWS
 }
 """For each store flow: the statistic id's last part and the name's last words."""
 
@@ -76,7 +72,7 @@ METADATA_HAS_UNIT_CLASS: Final = metadata_has_unit_class()
 
 def statistic_system(vendor: str, site_id: str) -> str:
     """Return the ``<system>`` part of a system's statistic ids: its vendor and site id as one slug."""
-    return slugify(f"{vendor}_{site_id}")
+    return slugify(system_key(vendor, site_id))
 
 
 def statistic_metadata(statistic_id: str, name: str, *, unit_class: bool) -> StatisticMetaData:
@@ -96,9 +92,6 @@ def statistic_metadata(statistic_id: str, name: str, *, unit_class: bool) -> Sta
     if unit_class:
         metadata["unit_class"] = EnergyConverter.UNIT_CLASS
     return cast("StatisticMetaData", metadata)
-
-
-DATA_IMPORTERS: HassKey[dict[str, StatisticsImporter]] = HassKey(f"{DOMAIN}_statistics")
 
 
 class StatisticsImporter:
@@ -162,9 +155,6 @@ class StatisticsImporter:
     def async_unload(self) -> None:
         """Stop importing (the entry is unloading)."""
         self._unloaded = True
-        importers = self.hass.data.get(DATA_IMPORTERS, {})
-        if importers.get(self.entry.entry_id) is self:
-            del importers[self.entry.entry_id]
 
     @callback
     def async_diagnostics(self) -> dict[str, Any]:
@@ -335,20 +325,21 @@ class StatisticsImporter:
 @callback
 def async_setup_statistics(
     hass: HomeAssistant, entry: LiveOneConfigEntry, coordinator: LiveOneCoordinator
-) -> None:
+) -> StatisticsImporter | None:
     """Start keeping an entry's statistics: an import now (in the background), then after writes.
 
-    Does nothing when the recorder is not loaded. Everything stops when the entry unloads.
+    Returns the importer, for the entry's runtime data; ``None`` (nothing to do) when the recorder is not
+    loaded. Everything stops when the entry unloads.
     """
     if "recorder" not in hass.config.components:
         LOGGER.debug("No recorder: %s's energy is not imported as statistics", entry.title)
-        return
+        return None
     importer = StatisticsImporter(hass, entry, coordinator.store, coordinator.system_id)
-    hass.data.setdefault(DATA_IMPORTERS, {})[entry.entry_id] = importer
     remove_listener: CALLBACK_TYPE = coordinator.async_add_write_listener(importer.async_written)
     entry.async_on_unload(remove_listener)
     entry.async_on_unload(importer.async_unload)
     importer.async_schedule(check_store=True)
+    return importer
 
 
 async def async_import_statistics(
@@ -363,13 +354,7 @@ async def async_import_statistics(
         StoreError: the store could not be read.
 
     """
-    importer = hass.data.get(DATA_IMPORTERS, {}).get(entry.entry_id)
+    runtime = getattr(entry, "runtime_data", None)
+    importer = None if runtime is None else runtime.statistics
     if importer is not None:
         await importer.async_import(check_store=True, since=since)
-
-
-@callback
-def async_statistics_diagnostics(hass: HomeAssistant, entry: LiveOneConfigEntry) -> dict[str, Any] | None:
-    """Return where an entry's statistics import stands (``None`` without the recorder)."""
-    importer = hass.data.get(DATA_IMPORTERS, {}).get(entry.entry_id)
-    return None if importer is None else importer.async_diagnostics()
