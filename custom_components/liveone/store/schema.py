@@ -251,7 +251,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         _id(),
         _system_fk(),
         sa.Column("vendor_type", KeyText, nullable=False),
-        sa.Column("cause", sa.Text, nullable=False),  # POLL, PUSH or USER
+        sa.Column("cause", sa.Text, nullable=False),  # POLL, PUSH, USER or DERIVED
         _ts("started", nullable=False),
         sa.Column("duration_ms", sa.Integer),
         sa.Column("successful", sa.Boolean, nullable=False),

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from custom_components.liveone.vendors.model import Reading
 
-SESSION_CAUSES: Final = frozenset({"POLL", "PUSH", "USER"})
+SESSION_CAUSES: Final = frozenset({"POLL", "PUSH", "USER", "DERIVED"})
 MAX_RESPONSE_BYTES: Final = 64 * 1024
 """``polling_status.last_response`` keeps at most this many bytes (UTF-8) of the vendor's answer."""
 
@@ -203,7 +203,7 @@ def record_poll(
         conn: a connection inside the caller's transaction.
         system_id: the system polled.
         vendor_type: the system's vendor, copied to the session.
-        cause: ``POLL``, ``PUSH`` or ``USER``.
+        cause: ``POLL``, ``PUSH``, ``USER`` or ``DERIVED`` (a system computed from others).
         started: when the poll started (Unix s).
         duration_ms: how long it took (clamped to ``0 .. MAX_DURATION_MS``).
         error: the error message, or ``None`` for a success.
@@ -215,7 +215,7 @@ def record_poll(
         The new session's id.
 
     Raises:
-        ValueError: ``cause`` is not one of the three known causes.
+        ValueError: ``cause`` is not one of the known causes.
 
     """
     if cause not in SESSION_CAUSES:
