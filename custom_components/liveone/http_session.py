@@ -1,7 +1,7 @@
 """The aiohttp session LiveOne's vendor clients use.
 
 Home Assistant's shared session keeps one cookie jar for every integration, so cookies of a vendor
-that logs in with a form (Select.Live) would land there and mix accounts. LiveOne asks Home Assistant
+that logs in with a form would land there and mix accounts. LiveOne asks Home Assistant
 for one session of its own whose jar stores nothing; each vendor account keeps its own cookies. The
 session shares Home Assistant's connector and is closed by Home Assistant when it stops.
 """
