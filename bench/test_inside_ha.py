@@ -189,7 +189,9 @@ async def _poll_minutes(
 
 
 def _start_refresh(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    entry.async_create_background_task(hass, entry.runtime_data.coordinator.async_refresh(), "liveone bench poll")
+    entry.async_create_background_task(
+        hass, entry.runtime_data.coordinator.async_refresh(), "liveone bench poll"
+    )
 
 
 async def _sessions(store: Store) -> int:

@@ -16,7 +16,13 @@ import sqlalchemy as sa
 
 from custom_components.liveone.store import StoreError
 from custom_components.liveone.vendors.demo import DemoClient
-from custom_components.liveone.vendors.model import AuthError, Batch, ConnectError, InvalidResponse, RateLimited
+from custom_components.liveone.vendors.model import (
+    AuthError,
+    Batch,
+    ConnectError,
+    InvalidResponse,
+    RateLimited,
+)
 
 from .conftest import NOON_LOCAL, async_next_poll
 

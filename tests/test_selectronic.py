@@ -192,8 +192,8 @@ async def test_flow_connection_errors(
 
 
 def _short_timeout(hass: HomeAssistant, email: str, password: str) -> Any:
-    from custom_components.liveone.sources import selectronic as selectronic_source
     from custom_components.liveone.http_session import async_get_session
+    from custom_components.liveone.sources import selectronic as selectronic_source
     from custom_components.liveone.vendors.selectronic import SelectLiveAccount
 
     return SelectLiveAccount(

@@ -140,7 +140,9 @@ async def test_a_push_kind_shows_nothing_until_pushed_then_goes_silent_and_comes
     registry = er.async_get(hass)
     assert er.async_entries_for_config_entry(registry, entry.entry_id) == []
 
-    await coordinator.async_receive(Batch(readings=(Reading(inverter_time=T0, solar_w=900.4, battery_soc=55.0),)))
+    await coordinator.async_receive(
+        Batch(readings=(Reading(inverter_time=T0, solar_w=900.4, battery_soc=55.0),))
+    )
     await hass.async_block_till_done()
     solar = registry.async_get_entity_id("sensor", DOMAIN, "pushed_roof_solar_power")
     soc = registry.async_get_entity_id("sensor", DOMAIN, "pushed_roof_battery_soc")
@@ -220,5 +222,32 @@ async def test_a_derived_kind_follows_its_source_and_stores_its_own_rows(
     assert t_demo == t_mirror
     assert mirror_solar == round(demo_solar / 2)
     assert hass.states.get(solar).state == str(mirror_solar)
-    assert query_db(setup_liveone, "SELECT DISTINCT cause FROM sessions s JOIN systems y ON y.id = s.system_id "
-                    "WHERE y.vendor_type = 'mirror'") == [("DERIVED",)]
+    assert query_db(
+        setup_liveone,
+        "SELECT DISTINCT cause FROM sessions s JOIN systems y ON y.id = s.system_id "
+        "WHERE y.vendor_type = 'mirror'",
+    ) == [("DERIVED",)]
+
+
+@pytest.mark.usefixtures("kinds")
+async def test_options_reauth_and_reconfigure_go_to_the_entrys_kind(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, setup_liveone: str
+) -> None:
+    freezer.move_to(NOON_LOCAL)
+    meter, demo = _entry("meter", "shed"), demo_entry()
+    for entry in (meter, demo):
+        entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(entry.entry_id)
+    assert meter.supports_options and not demo.supports_options
+    result = await hass.config_entries.options.async_init(meter.entry_id)
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "init")
+    result = await hass.config_entries.options.async_configure(result["flow_id"], {"scale": 3})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert meter.options == {"scale": 3}
+
+    # Neither kind asks for credentials again, nor has anything to reconfigure.
+    for entry in (meter, demo):
+        result = await entry.start_reauth_flow(hass)
+        assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reauth_not_supported")
+        result = await entry.start_reconfigure_flow(hass)
+        assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reconfigure_not_supported")

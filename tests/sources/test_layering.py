@@ -12,7 +12,9 @@ from custom_components.liveone.registry import registered
 
 PACKAGE = Path(__file__).resolve().parents[2] / "custom_components" / "liveone"
 SHARED = sorted(p for p in PACKAGE.glob("*.py") if p.name != "registry.py")
-VENDOR_WORDS = re.compile(r"selectlive|select\.live|selectronic|enphase|mondo|fronius|\bdemo\b", re.IGNORECASE)
+VENDOR_WORDS = re.compile(
+    r"selectlive|select\.live|selectronic|enphase|mondo|fronius|\bdemo\b", re.IGNORECASE
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -22,7 +24,9 @@ def _imports(path: Path) -> set[str]:
         if isinstance(node, ast.ImportFrom):
             base = "." * node.level + (node.module or "")
             found.add(base)
-            found.update(f"{base}.{alias.name}" if node.module else f"{base}{alias.name}" for alias in node.names)
+            found.update(
+                f"{base}.{alias.name}" if node.module else f"{base}{alias.name}" for alias in node.names
+            )
         elif isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
     return found

@@ -12,7 +12,7 @@ import json
 from typing import Any, ClassVar
 
 from homeassistant.components.sensor import SensorDeviceClass, SensorStateClass
-from homeassistant.config_entries import ConfigFlowResult
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlow
 from homeassistant.const import CONF_NAME, UnitOfPower
 from homeassistant.core import HomeAssistant, callback
 import voluptuous as vol
@@ -68,6 +68,15 @@ class MeterFlow(LiveOneFlowBase):
         return self.async_show_form(step_id="meter", data_schema=vol.Schema({vol.Required(CONF_NAME): str}))
 
 
+class MeterOptions(OptionsFlow):
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        if user_input is not None:
+            return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init", data_schema=vol.Schema({vol.Required("scale", default=1): int})
+        )
+
+
 NET_EXPORT = LiveOneSensorEntityDescription(
     key="net_export",
     name="Net export",
@@ -84,6 +93,7 @@ METER = SourceKind(
     coordinator=MeterCoordinator,
     flow=MeterFlow,
     sensors=(NET_EXPORT,),
+    options_flow=MeterOptions,
 )
 
 
@@ -103,7 +113,11 @@ class MirrorCoordinator(DerivedCoordinator):
             return Batch()
         solar = stored.reading.solar_w
         return Batch(
-            readings=(Reading(inverter_time=stored.reading.inverter_time, solar_w=None if solar is None else solar / 2),)
+            readings=(
+                Reading(
+                    inverter_time=stored.reading.inverter_time, solar_w=None if solar is None else solar / 2
+                ),
+            )
         )
 
 
