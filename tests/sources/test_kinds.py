@@ -73,7 +73,8 @@ async def test_a_new_polling_kind_adds_sets_up_polls_and_stores(
     assert entry.unique_id == "meter_shed"
 
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, "meter_shed")})
-    assert device is not None and device.manufacturer == "Test Meters"
+    assert device is not None
+    assert device.manufacturer == "Test Meters"
     entities = er.async_entries_for_config_entry(er.async_get(hass), entry.entry_id)
     by_key = {e.unique_id.removeprefix("meter_shed_"): e.entity_id for e in entities}
     assert {"solar_power", "load_power", "grid_power", "net_export"} <= set(by_key)
@@ -146,7 +147,8 @@ async def test_a_push_kind_shows_nothing_until_pushed_then_goes_silent_and_comes
     await hass.async_block_till_done()
     solar = registry.async_get_entity_id("sensor", DOMAIN, "pushed_roof_solar_power")
     soc = registry.async_get_entity_id("sensor", DOMAIN, "pushed_roof_battery_soc")
-    assert solar is not None and soc is not None  # the entities appeared with the first push
+    assert solar is not None
+    assert soc is not None
     assert hass.states.get(solar).state == "900"
     assert query_db(setup_liveone, "SELECT cause, rows_written FROM sessions") == [("PUSH", 1)]
 
@@ -238,7 +240,8 @@ async def test_options_reauth_and_reconfigure_go_to_the_entrys_kind(
     for entry in (meter, demo):
         entry.add_to_hass(hass)
         assert await hass.config_entries.async_setup(entry.entry_id)
-    assert meter.supports_options and not demo.supports_options
+    assert meter.supports_options
+    assert not demo.supports_options
     result = await hass.config_entries.options.async_init(meter.entry_id)
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "init")
     result = await hass.config_entries.options.async_configure(result["flow_id"], {"scale": 3})

@@ -126,7 +126,8 @@ async def _async_follow_source(hass: HomeAssistant, entry: LiveOneConfigEntry) -
     mirror = entry.runtime_data.coordinator
     assert isinstance(mirror, MirrorCoordinator)
     source = hass.config_entries.async_get_entry(entry.data["source"])
-    assert source is not None and source.domain == DOMAIN
+    assert source is not None
+    assert source.domain == DOMAIN
     feeder = source.runtime_data.coordinator
 
     @callback
