@@ -1,4 +1,4 @@
-"""The created database matches SCHEMA.md, table by table, read from the document itself."""
+"""The created database matches docs/schema.md, table by table, read from the document itself."""
 
 from __future__ import annotations
 
@@ -15,12 +15,11 @@ from sqlalchemy.dialects import mysql, postgresql
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import migrate
 
-from .conftest import FIXTURES
+REPO = Path(__file__).resolve().parents[1]
+SHARED_SCHEMA = REPO.parent / "shared" / "spec" / "SCHEMA.md"
+SCHEMA_DOC = REPO / "docs" / "schema.md"
 
-SHARED_SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "spec" / "SCHEMA.md"
-SCHEMA_DOC = FIXTURES / "SCHEMA.md"
-
-# Columns the store adds to documented tables (schema.py's docstring says why).
+# Columns the store adds to documented tables (docs/schema-extensions.md says why).
 EXTENSION_COLUMNS = {
     "readings": {
         "solar_wh_interval",
@@ -31,7 +30,7 @@ EXTENSION_COLUMNS = {
         "grid_out_wh_interval",
     }
 }
-# Tables BEHAVIOUR.md adds to the documented ones, and the store's own version table.
+# Tables the store adds to the documented ones (docs/schema-extensions.md), and its own version table.
 EXTRA_TABLES = {"sessions", "point_readings_agg_5m", "schema_version"}
 
 
@@ -124,7 +123,7 @@ def created_db(tmp_path_factory: pytest.TempPathFactory) -> sqlite3.Connection:
 
 
 def test_copy_of_schema_doc_is_current() -> None:
-    """tests/fixtures/SCHEMA.md is the user's document, unchanged (when shared/ is beside the repo)."""
+    """docs/schema.md is the user's document, unchanged (checked when shared/ is beside the repo)."""
     if not SHARED_SCHEMA.exists():
         pytest.skip("shared/spec/SCHEMA.md is not beside this checkout")
     assert SCHEMA_DOC.read_text(encoding="utf-8") == SHARED_SCHEMA.read_text(encoding="utf-8")
@@ -231,7 +230,7 @@ SERVER_TYPES = {
 
 
 def _server_default(reflected: str | None, dialect: str) -> str | None:
-    """A reflected default as SCHEMA.md writes it (``'active'::text`` -> ``'active'``; MariaDB 1 -> true)."""
+    """A reflected default as schema.md writes it (``'active'::text`` -> ``'active'``; MariaDB 1 -> true)."""
     if reflected is None or reflected.startswith("nextval("):
         return None
     if dialect == "mysql":
