@@ -1,4 +1,4 @@
-"""Long-term statistics: the store's hourly energy in Home Assistant's recorder (BEHAVIOUR.md section 6).
+"""Long-term statistics: the store's hourly energy in Home Assistant's recorder (docs/access.md#long-term-statistics).
 
 Each system has six external statistics, ``liveone:<vendor>_<site>_<flow>`` (flows ``solar``, ``load``,
 ``battery_charge``, ``battery_discharge``, ``grid_import``, ``grid_export``), hourly, in kWh, with a

@@ -116,7 +116,7 @@ class HfData:
 def parse_hfdata(body: Any) -> Reading:
     """Turn a decoded ``/dashboard/hfdata/{n}`` body into a normalised :class:`~.model.Reading`.
 
-    The mapping is BEHAVIOUR.md's: ``inverter_time`` is ``items.timestamp``; powers, SOC and the
+    The mapping (docs/vendors.md#hfdata-mapping): ``inverter_time`` is ``items.timestamp``; powers, SOC and the
     ``*_wh_total`` totals (kWh) are taken as named; ``fault_ts`` 0 means no fault time (``None``).
     ``solar_w`` is ``solarinverter_w + shunt_w`` (summed before rounding) only when both are present:
     with one missing the solar total is unknown, and treating the missing part as 0 would fabricate a
