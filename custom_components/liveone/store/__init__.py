@@ -20,8 +20,16 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..vendors.model import PointReading, Reading
-from . import aggregate, points, systems as systems_mod, writer
+from ..vendors.model import Batch, Interval, PointReading, Reading
+from . import (
+    aggregate,
+    batch as batch_mod,
+    intervals as intervals_mod,
+    points,
+    systems as systems_mod,
+    writer,
+)
+from .batch import BatchResult
 from .engine import connect, default_url, describe_error, redact_url, scrub
 from .errors import StoreError
 from .migrations import SchemaTooNewError, migrate
@@ -30,6 +38,7 @@ from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
 
 __all__ = [
+    "BatchResult",
     "PointWriteResult",
     "Store",
     "StoreError",
@@ -158,6 +167,34 @@ class Store:
         """Return the system's polling status row."""
         return await self.async_transaction(systems_mod.get_polling_status, system_id)
 
+    async def async_record_batch(
+        self,
+        system_id: int,
+        vendor_type: str,
+        batch: Batch,
+        *,
+        cause: str = "POLL",
+        started: float,
+        error: str | None = None,
+        now: float | None = None,
+    ) -> BatchResult:
+        """Store one poll, push or derivation: everything its batch holds, polling status and a session.
+
+        Its raw readings, vendor 5-minute intervals and monitoring-point values, their aggregates, the
+        ``polling_status`` update (``batch.raw`` becomes ``last_response``; ``None`` keeps the previous
+        one) and the ``sessions`` row are one transaction: if any part fails, nothing of it is stored.
+        ``now`` (default: the current time) is when the poll finished.
+        """
+        finished = time.time() if now is None else now
+        return await self.async_transaction(
+            functools.partial(
+                batch_mod.record_batch, cause=cause, started=started, error=error, now=finished
+            ),
+            system_id,
+            vendor_type,
+            batch,
+        )
+
     async def async_record_poll(
         self,
         system_id: int,
@@ -170,31 +207,29 @@ class Store:
         last_response: str | None = None,
         now: float | None = None,
     ) -> WriteResult:
-        """Store one poll or push: its readings, their aggregates, polling status and a session row.
+        """Store one poll of raw readings: :meth:`async_record_batch` of a batch of readings only.
 
-        All of it is one transaction: if any part fails, nothing of the poll is stored.
+        Kept for callers not yet moved to batches.
         """
-        finished = time.time() if now is None else now
+        result = await self.async_record_batch(
+            system_id,
+            vendor_type,
+            Batch(readings=tuple(readings), raw=last_response),
+            cause=cause,
+            started=started,
+            error=error,
+            now=now,
+        )
+        return result.write_result
 
-        def _work(conn: Connection) -> WriteResult:
-            result = writer.write_readings(
-                conn, system_id, readings, received_time=int(finished), now=int(finished)
-            )
-            writer.record_poll(
-                conn,
-                system_id,
-                vendor_type=vendor_type,
-                cause=cause,
-                started=started,
-                duration_ms=max(0, round((finished - started) * 1000)),
-                error=error,
-                rows_written=result.rows_written,
-                last_response=last_response,
-                now=int(finished),
-            )
-            return result
-
-        return await self.async_transaction(_work)
+    async def async_write_intervals(
+        self, system_id: int, intervals: Sequence[Interval], *, now: int | None = None
+    ) -> WriteResult:
+        """Store vendor 5-minute intervals without a poll record (backfills, imports)."""
+        stamp = int(time.time()) if now is None else now
+        return await self.async_transaction(
+            functools.partial(intervals_mod.write_intervals, now=stamp), system_id, intervals
+        )
 
     async def async_write_readings(
         self, system_id: int, readings: Sequence[Reading], *, received_time: int | None = None
