@@ -74,7 +74,7 @@ def running(wh: list[int]) -> list[float]:
 
 def test_fixture_is_a_whole_day() -> None:
     assert len(ENDS) == 288
-    assert ENDS == [DAY_START + 300 * (k + 1) for k in range(288)]
+    assert [DAY_START + 300 * (k + 1) for k in range(288)] == ENDS
     assert sum(WH) > 0
 
 

@@ -17,17 +17,28 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import Batch, Interval, PointReading, Reading
 from . import (
+    access,
     aggregate,
     batch as batch_mod,
     intervals as intervals_mod,
     points,
+    queries,
     systems as systems_mod,
     writer,
+)
+from .access import (
+    Caller,
+    NoAccessError,
+    NotPermittedError,
+    OwnerRequiredError,
+    SystemGrant,
+    SystemNotFoundError,
+    VisibleSystem,
 )
 from .batch import BatchResult
 from .engine import connect, default_url, describe_error, redact_url, scrub
@@ -39,11 +50,18 @@ from .writer import WriteResult
 
 __all__ = [
     "BatchResult",
+    "Caller",
+    "NoAccessError",
+    "NotPermittedError",
+    "OwnerRequiredError",
     "PointWriteResult",
     "Store",
     "StoreError",
     "StoredReading",
+    "SystemGrant",
     "SystemInfo",
+    "SystemNotFoundError",
+    "VisibleSystem",
     "WriteResult",
     "default_url",
     "redact_url",
@@ -264,4 +282,89 @@ class Store:
         """
         return await self.async_transaction(
             functools.partial(aggregate.rebuild, now=now), system_id, first_day, last_day
+        )
+
+    # Access: each check, and each check with its change, is one transaction (see :mod:`.access`).
+
+    async def async_lookup(self, caller: Caller, system_id: int, *, manage: bool = False) -> SystemGrant:
+        """Return the system and the caller's role on it, requiring the right to change it with ``manage``.
+
+        Raises:
+            SystemNotFoundError: no such system, a removed one, or one the caller may not see.
+            NotPermittedError: ``manage`` and the caller is a viewer.
+
+        """
+        return await self.async_transaction(
+            functools.partial(access.lookup, manage=manage), caller, system_id
+        )
+
+    async def async_grant(
+        self, caller: Caller, system_id: int, user_id: str, role: str, *, now: int | None = None
+    ) -> bool:
+        """Give a user a role on a system if the caller may, in one transaction; return whether it is new.
+
+        Raises:
+            SystemNotFoundError: as :meth:`async_lookup`.
+            NotPermittedError: the caller may not change the system.
+            OwnerRequiredError: the grant gives or takes ``owner`` and the caller is not an owner or an
+                administrator.
+
+        """
+        return await self.async_transaction(
+            functools.partial(access.grant_as, now=now), caller, system_id, user_id, role
+        )
+
+    async def async_revoke(
+        self, caller: Caller, system_id: int, user_id: str, *, now: int | None = None
+    ) -> str:
+        """Remove a user's role on a system if the caller may, in one transaction; return the role removed.
+
+        Raises:
+            SystemNotFoundError: as :meth:`async_lookup`.
+            NotPermittedError: the caller may not change the system.
+            NoAccessError: the user holds no role on the system.
+            OwnerRequiredError: the role is ``owner`` and the caller is not an owner or an administrator.
+
+        """
+        return await self.async_transaction(
+            functools.partial(access.revoke_as, now=now), caller, system_id, user_id
+        )
+
+    async def async_revoke_all(self, system_id: int) -> int:
+        """Remove every access row of a system (its config entry was removed); return how many there were."""
+        return await self.async_transaction(access.revoke_all, system_id)
+
+    async def async_visible_systems(self, caller: Caller) -> list[VisibleSystem]:
+        """Return the systems the caller may see, oldest first (``role``: the caller's row, if any)."""
+        return await self.async_transaction(access.systems_visible_to, caller)
+
+    async def async_history(
+        self,
+        caller: Caller,
+        system_id: int,
+        interval: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        last: str | None = None,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        """Return a system's history envelope, checking access and the range in the same transaction.
+
+        Raises:
+            SystemNotFoundError: as :meth:`async_lookup`.
+            HistoryError: a bad, reversed, empty or over-long range, or an unknown interval.
+
+        """
+        return await self.async_transaction(
+            functools.partial(
+                queries.history_for,
+                start=start,
+                end=end,
+                last=last,
+                now=time.time() if now is None else now,
+            ),
+            caller,
+            system_id,
+            interval,
         )

@@ -209,6 +209,7 @@ def write_intervals(
         if new is not None:
             upserts.append({"system_id": system_id, "interval_end": end, **values})
         else:
+            assert old is not None  # a row not in the batch is a stored one
             updates.append(
                 {"row_id": old.id, **{column: values[column] for column in _TOTAL_COLUMNS}, "created_at": now}
             )
