@@ -18,9 +18,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from custom_components.liveone.store.access import SystemNotFoundError
 from custom_components.liveone.const import CONF_OWNER, DOMAIN
 from custom_components.liveone.store import StoreError, SystemInfo
+from custom_components.liveone.store.access import SystemNotFoundError
 from custom_components.liveone.vendors.model import ConnectError
 
 from .conftest import NOON_LOCAL, async_next_poll, demo_entry, query_db

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 import threading
 
@@ -10,10 +11,15 @@ import sqlalchemy as sa
 
 from custom_components.liveone.store import (
     BatchResult,
+    Caller,
+    NoAccessError,
+    NotPermittedError,
+    OwnerRequiredError,
     PointWriteResult,
     Store,
     StoreError,
     SystemInfo,
+    SystemNotFoundError,
     WriteResult,
     redact_url,
 )
@@ -309,5 +315,59 @@ async def test_write_intervals_without_a_poll(store_url: str) -> None:
         assert result == WriteResult(1, (T0 + 300,), ())
         assert _count(store, "SELECT created_at FROM readings_agg_5m") == T0 + 400
         assert _count(store, "SELECT count(*) FROM sessions") == 0
+    finally:
+        await store.async_close()
+
+
+async def test_check_and_grant_is_one_store_call(store_url: str) -> None:
+    """A revoke of the granter queued before the grant makes the grant refused, not half-checked.
+
+    The old two-call form (check, then grant) passed its check before the revoke ran and granted after it.
+    """
+    store = await Store.async_open(store_url)
+    try:
+        system_id = await store.async_ensure_system(
+            SystemInfo(vendor_type="demo", vendor_site_id="g", owner_user_id="olga")
+        )
+        olga, adam = Caller(user_id="olga", is_admin=False), Caller(user_id="adam", is_admin=False)
+        assert await store.async_grant(olga, system_id, "adam", "admin") is True
+        assert (await store.async_lookup(adam, system_id, manage=True)).role == "admin"
+        revoked, granted = await asyncio.gather(
+            store.async_revoke(olga, system_id, "adam"),
+            store.async_grant(adam, system_id, "ann", "admin"),
+            return_exceptions=True,
+        )
+        assert revoked == "admin"
+        assert isinstance(granted, SystemNotFoundError)
+        assert _count(store, "SELECT count(*) FROM user_systems WHERE clerk_user_id = 'ann'") == 0
+        await store.async_grant(olga, system_id, "adam", "admin")
+        with pytest.raises(OwnerRequiredError):
+            await store.async_grant(adam, system_id, "ann", "owner")
+    finally:
+        await store.async_close()
+
+
+async def test_access_methods(store_url: str) -> None:
+    store = await Store.async_open(store_url)
+    try:
+        system_id = await store.async_ensure_system(
+            SystemInfo(vendor_type="demo", vendor_site_id="h", owner_user_id="olga")
+        )
+        olga, vera = Caller(user_id="olga", is_admin=False), Caller(user_id="vera", is_admin=False)
+        await store.async_grant(olga, system_id, "vera", "viewer")
+        with pytest.raises(NotPermittedError):
+            await store.async_lookup(vera, system_id, manage=True)
+        with pytest.raises(NoAccessError):
+            await store.async_revoke(olga, system_id, "nobody")
+        assert [s.role for s in await store.async_visible_systems(vera)] == ["viewer"]
+        await store.async_record_poll(
+            system_id, "demo", [Reading(inverter_time=T0 + 60, solar_w=5)], started=T0, now=T0 + 70
+        )
+        answer = await store.async_history(vera, system_id, "5m", last="1h", now=T0 + 70)
+        assert answer["data"]
+        with pytest.raises(SystemNotFoundError):
+            await store.async_history(Caller(user_id="zed", is_admin=False), system_id, "5m", last="1h")
+        assert await store.async_revoke_all(system_id) == 2
+        assert await store.async_visible_systems(vera) == []
     finally:
         await store.async_close()
