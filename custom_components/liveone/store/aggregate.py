@@ -19,8 +19,8 @@ Interval energy of a flow, decided per interval:
    1-minute data. A segment longer than :data:`MAX_SEGMENT` seconds is a gap, not data, and is not
    integrated; an interval with no segment to integrate has NULL energy.
 
-Intervals whose 5-minute row has no raw readings (Enphase writes its 5-minute rows directly) are never
-rewritten here; they count in the daily rows and serve as baselines for the totals rule. For such a row
+Intervals whose 5-minute row has no raw readings (Enphase writes its 5-minute rows directly, through
+:mod:`.intervals`, which refuses a slot that holds raw readings) are never rewritten here; they count in the daily rows and serve as baselines for the totals rule. For such a row
 the stored Wh is its energy, except that a rise of its lifetime total is used where there is an earlier
 total (the two agree for a correctly chained total).
 

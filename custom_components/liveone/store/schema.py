@@ -52,6 +52,8 @@ DAILY_ENERGY_COLUMNS: dict[str, tuple[str, str]] = {
 POWER_STATS: tuple[str, ...] = POWER_NAMES
 """The power columns aggregated to avg/min/max (``<name>_w``)."""
 
+_SOLAR = FLOWS[0]
+
 
 def _id() -> sa.Column[int]:
     return sa.Column("id", sa.Integer, primary_key=True, autoincrement=True)
@@ -148,12 +150,10 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
             sa.Column(f"{name}_w_min", sa.Integer),
             sa.Column(f"{name}_w_max", sa.Integer),
         ]
-        if name == "solar":
-            agg5_columns.append(sa.Column("solar_interval_wh", sa.Integer))
+        if name == _SOLAR.key:  # version 1 had solar's interval energy only, after its power
+            agg5_columns.append(sa.Column(_SOLAR.interval_column, sa.Integer))
     if version >= 2:
-        agg5_columns += [
-            sa.Column(column, sa.Integer) for _, column in ENERGY_FLOWS_5M if column != "solar_interval_wh"
-        ]
+        agg5_columns += [sa.Column(flow.interval_column, sa.Integer) for flow in FLOWS if flow is not _SOLAR]
     agg5_columns.append(sa.Column("battery_soc_last", Real))
     agg5_columns += [sa.Column(f"{flow.total_column}_last", Real) for flow in FLOWS]
     agg5_columns += [
