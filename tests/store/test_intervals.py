@@ -211,6 +211,12 @@ def test_a_raw_reading_row_keeps_its_totals_and_vendor_rows_go_on_from_them(
     assert rows[ENDS[101]]["solar_kwh_total_last"] == 0.05
     assert rows[ENDS[103]]["solar_kwh_total_last"] == 0.07
     assert day_row(engine, system_id, "2025-09-04")["solar_kwh"] == 0.07  # type: ignore[index]
+    # A late vendor interval before them all: the vendor row after the readings row still goes on from it.
+    result = store(engine, system_id, [Interval(interval_end=ENDS[99], solar_wh=10)], now=AFTER_THE_DAY + 5)
+    assert result.intervals == (ENDS[99], ENDS[100])
+    with engine.connect() as conn:
+        totals = {row["interval_end"]: row["solar_kwh_total_last"] for row in rows_5m(conn, system_id)}
+    assert totals == {ENDS[99]: 0.01, ENDS[100]: 0.04, ENDS[101]: 0.05, ENDS[103]: 0.07}
 
 
 def test_an_interval_may_not_replace_a_row_of_raw_readings(engine: Engine, system_id: int) -> None:
