@@ -77,17 +77,14 @@ _NFLOWS: Final = len(ENERGY_FLOWS)
 # Raw readings are loaded as plain tuples in this column order.
 _SAMPLE_COLUMNS: Final = (
     readings.c.inverter_time,
-    readings.c.solar_w,
-    readings.c.load_w,
-    readings.c.battery_w,
-    readings.c.grid_w,
+    *(readings.c[f"{name}_w"] for name in POWER_STATS),
     readings.c.battery_soc,
     *(readings.c[f"{flow}_kwh_total"] for flow in ENERGY_FLOWS),
     *(readings.c[f"{flow}_wh_interval"] for flow in ENERGY_FLOWS),
 )
 _T: Final = 0
-_POWER_INDEX: Final = {"solar": 1, "load": 2, "battery": 3, "grid": 4}
-_SOC: Final = 5
+_POWER_INDEX: Final = {name: 1 + index for index, name in enumerate(POWER_STATS)}
+_SOC: Final = 1 + len(POWER_STATS)
 _TOTAL0: Final = 6
 _PUSHED0: Final = _TOTAL0 + _NFLOWS
 # For each flow (ENERGY_FLOWS order): the power column it integrates and whether it takes the
