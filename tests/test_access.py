@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.const import GROUP_ID_ADMIN, GROUP_ID_USER
@@ -21,6 +22,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry, MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 
+from custom_components.liveone import services as liveone_services
 from custom_components.liveone.const import CONF_OWNER, DOMAIN
 
 from .conftest import NOON_LOCAL, demo_entry, query_db
@@ -464,3 +466,49 @@ async def test_owners_admins_and_automations_manage_everything(
             await _call(hass, "poll_now", {"system": world.beach.entry_id}, caller)
     else:
         await _call(hass, "poll_now", {"system": world.beach.entry_id}, caller)
+
+
+@pytest.mark.parametrize(("demoted_to", "refusal"), [(None, "system_not_found"), ("viewer", "not_permitted")])
+async def test_a_manager_demoted_during_the_action_is_refused(
+    hass: HomeAssistant, world: World, setup_liveone: str, demoted_to: str | None, refusal: str
+) -> None:
+    """The owner changes the manager's row while the manager's grant or revoke is under way.
+
+    The action's first check has passed; the store's check-and-change, one transaction, refuses it.
+    """
+    find_user = liveone_services._target_user
+
+    armed: list[bool] = []
+
+    async def demote_then_find(hass_: HomeAssistant, text: str) -> Any:
+        data = {"system": world.home.entry_id, "user": world.manager.user.id}
+        if not armed:  # the owner's own call below finds its user plainly
+            return await find_user(hass_, text)
+        armed.clear()
+        if demoted_to is None:
+            await _call(hass, "revoke_access", data, world.owner)
+        else:
+            await _call(hass, "grant_access", {**data, "role": demoted_to}, world.owner)
+        return await find_user(hass_, text)
+
+    stranger = {"system": world.home.entry_id, "user": world.stranger.user.id}
+    viewer = {"system": world.home.entry_id, "user": world.viewer.user.id}
+    for service, data in (("grant_access", stranger), ("revoke_access", viewer)):
+        # The manager is an admin of the home when the action starts.
+        await _call(
+            hass,
+            "grant_access",
+            {"system": world.home.entry_id, "user": world.manager.user.id, "role": "admin"},
+            world.owner,
+        )
+        armed.append(True)
+        with (
+            patch.object(liveone_services, "_target_user", demote_then_find),
+            pytest.raises(ServiceValidationError) as refused,
+        ):
+            await _call(hass, service, data, world.manager)
+        assert not armed  # the demotion happened between the action's check and its change
+        assert refused.value.translation_key == refusal
+    rows = _rows(setup_liveone, world.home_id)
+    assert (world.stranger.user.id, "viewer") not in rows
+    assert (world.viewer.user.id, "viewer") in rows

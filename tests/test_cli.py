@@ -20,7 +20,7 @@ from custom_components.liveone.store.copy import TABLES, copy_store
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import create_at_version
 from custom_components.liveone.vendors.demo import DemoSite, DemoSystem
-from custom_components.liveone.vendors.model import PointReading
+from custom_components.liveone.vendors.model import Batch, PointReading
 
 from .conftest import query_db
 
@@ -150,9 +150,11 @@ async def _fill_every_table(url: str) -> None:
         system = DemoSystem(DemoSite(seed="copy", latitude=-37.35, longitude=144.14, tz_offset_min=600))
         readings = list(system.readings_between(START, START + 86400))
         await store.async_write_readings(home, readings[:-10])
-        await store.async_record_poll(home, "demo", readings[-10:], started=START + 86400, now=START + 86400)
-        await store.async_record_poll(
-            home, "demo", [], started=START + 86460, error="timeout", now=START + 86461
+        await store.async_record_batch(
+            home, "demo", Batch(readings=tuple(readings[-10:])), started=START + 86400, now=START + 86400
+        )
+        await store.async_record_batch(
+            home, "demo", Batch(), started=START + 86460, error="timeout", now=START + 86461
         )
         await store.async_write_points(
             mondo,

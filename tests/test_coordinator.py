@@ -83,7 +83,7 @@ async def test_failed_poll_is_still_counted_when_the_store_also_fails(
     coordinator = init_integration.runtime_data.coordinator
     with (
         patch.object(coordinator.client, "async_get_readings", side_effect=ConnectError("timeout")),
-        patch.object(coordinator.store, "async_record_poll", side_effect=StoreError("locked")),
+        patch.object(coordinator.store, "async_record_batch", side_effect=StoreError("locked")),
         pytest.raises(UpdateFailed),
     ):
         await coordinator._async_update_data()

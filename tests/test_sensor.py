@@ -106,7 +106,7 @@ async def test_store_failure_keeps_readings_and_entities(
     """A database error mid-write loses nothing: the readings are written on the next good poll."""
     entry = init_integration
     store = entry.runtime_data.coordinator.store
-    with patch.object(store, "async_record_poll", side_effect=StoreError("database is locked")):
+    with patch.object(store, "async_record_batch", side_effect=StoreError("database is locked")):
         await async_next_poll(hass, freezer, 3)
     assert caplog.text.count("Cannot write Demo Home's readings") == 1  # logged once, not per poll
     assert hass.states.get("sensor.demo_home_solar_power").state != STATE_UNAVAILABLE

@@ -18,9 +18,9 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator,
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
-from custom_components.liveone.api import SystemNotFoundError
 from custom_components.liveone.const import CONF_OWNER, DOMAIN
 from custom_components.liveone.store import StoreError, SystemInfo
+from custom_components.liveone.store.access import SystemNotFoundError
 from custom_components.liveone.vendors.model import ConnectError
 
 from .conftest import NOON_LOCAL, async_next_poll, demo_entry, query_db
@@ -385,7 +385,7 @@ async def test_store_failing_after_the_access_check(hass: HomeAssistant, home: M
             await _call(hass, "grant_access", {"system": home.entry_id, "user": user.id})
         data = {key: value.replace("{user}", user.id) for key, value in extra.items()}
         with (
-            patch(f"custom_components.liveone.services.{target}", side_effect=broken),
+            patch(f"custom_components.liveone.store.access.{target}", side_effect=broken),
             pytest.raises(HomeAssistantError) as failed,
         ):
             await _call(hass, service, {"system": home.entry_id, **data})

@@ -38,7 +38,7 @@ from custom_components.liveone.statistics import (
     statistic_metadata,
     statistic_system,
 )
-from custom_components.liveone.store import Store, StoreError, SystemInfo
+from custom_components.liveone.store import Store, StoreError, SystemInfo, statistics as store_stats
 from custom_components.liveone.vendors.demo import DemoClient
 from custom_components.liveone.vendors.model import ENERGY_FLOWS, Reading
 
@@ -201,7 +201,7 @@ async def test_imports_only_when_an_hour_completes(
     await setup_entry(hass, liveone)
     with (
         patch.object(stats_mod, "async_add_external_statistics", wraps=async_add_external_statistics) as add,
-        patch.object(stats_mod, "hours_to_import", wraps=stats_mod.hours_to_import) as read,
+        patch.object(store_stats, "hours_to_import", wraps=store_stats.hours_to_import) as read,
     ):
         await async_next_poll(hass, freezer, 1)  # completes 01:00
         await settle(hass)
@@ -365,7 +365,7 @@ async def test_a_store_error_is_retried_at_the_next_poll(
     real_get = DemoClient.async_get_readings
 
     async def failing(func: Any, *args: Any) -> Any:
-        if getattr(func, "func", None) is stats_mod.hours_to_import:
+        if getattr(func, "func", None) is store_stats.hours_to_import:
             raise StoreError("disk I/O error")
         return await real_transaction(func, *args)
 

@@ -27,7 +27,6 @@ from .services import async_register_services
 from .shared_store import async_acquire_store, async_release_store, async_set_store_url
 from .statistics import async_import_statistics, async_setup_statistics
 from .store import StoreError
-from .store.access import revoke_all
 from .store.engine import parse_url
 from .store.systems import STATUS_REMOVED
 from .views import HistoryView
@@ -134,7 +133,7 @@ async def async_remove_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> 
         system_id = await store.async_find_system(entry.data[CONF_VENDOR], entry.data[CONF_SITE_ID])
         if system_id is not None:
             await store.async_set_status(system_id, STATUS_REMOVED)
-            await store.async_transaction(revoke_all, system_id)
+            await store.async_revoke_all(system_id)
     except StoreError as err:
         LOGGER.warning("Could not mark %s removed in the LiveOne store: %s", entry.title, err)
     finally:

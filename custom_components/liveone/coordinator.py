@@ -40,7 +40,7 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
-from .store import Store, StoreError, SystemInfo, WriteResult
+from .store import BatchResult, Store, StoreError, SystemInfo
 from .vendors.model import AuthError, Batch, RateLimited, Reading, VendorError
 
 if TYPE_CHECKING:
@@ -131,10 +131,10 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
         self.info = info
         self._pending: list[Reading] = []
         self._store_failing = False
-        self._write_listeners: list[Callable[[WriteResult], None]] = []
+        self._write_listeners: list[Callable[[BatchResult], None]] = []
 
     @callback
-    def async_add_write_listener(self, listener: Callable[[WriteResult], None]) -> CALLBACK_TYPE:
+    def async_add_write_listener(self, listener: Callable[[BatchResult], None]) -> CALLBACK_TYPE:
         """Call ``listener`` with the result of every successful store write; return its remover."""
         self._write_listeners.append(listener)
         return functools.partial(self._write_listeners.remove, listener)
@@ -178,7 +178,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
 
     # ---- storing
 
-    async def _async_store(self, started: float, batch: Batch) -> WriteResult | None:
+    async def _async_store(self, started: float, batch: Batch) -> BatchResult | None:
         """Write a batch to the store; if the store fails, keep its readings for the next write.
 
         A store failure does not make entities unavailable (the vendor's data is good); it is logged
@@ -187,13 +187,12 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
         """
         readings = (*self._pending, *batch.readings)
         try:
-            result = await self.store.async_record_poll(
+            result = await self.store.async_record_batch(
                 self.system_id,
                 self.vendor,
-                readings,
+                Batch(readings=readings, intervals=batch.intervals, points=batch.points, raw=batch.raw),
                 cause=self._cause,
                 started=started,
-                last_response=batch.raw,
                 now=dt_util.utcnow().timestamp(),
             )
         except StoreError as err:
@@ -217,10 +216,10 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
 
     async def _async_record_failure(self, started: float, err: VendorError) -> None:
         try:
-            await self.store.async_record_poll(
+            await self.store.async_record_batch(
                 self.system_id,
                 self.vendor,
-                [],
+                Batch(),
                 cause=self._cause,
                 started=started,
                 error=f"{type(err).__name__}: {err}",
@@ -370,7 +369,7 @@ class PushCoordinator(LiveOneCoordinator):
         """Show the newest stored reading (setup, ``poll_now``): a push system is never asked."""
         return self.data or await self._async_stored_data()
 
-    async def async_receive(self, batch: Batch) -> WriteResult | None:
+    async def async_receive(self, batch: Batch) -> BatchResult | None:
         """Store a pushed batch and show its newest reading; return the write's result."""
         result = await self._async_store(time.time(), batch)
         self._arm_silence()
@@ -426,14 +425,14 @@ class DerivedCoordinator(LiveOneCoordinator):
         super().__init__(hass, entry, store, system_id, info=info, update_interval=None)
 
     @abstractmethod
-    async def _async_derive(self, source_system_id: int, result: WriteResult) -> Batch:
+    async def _async_derive(self, source_system_id: int, result: BatchResult) -> Batch:
         """Return what a source's write changes in this system (readings or 5-minute intervals)."""
 
     async def _async_update_data(self) -> LiveOneData | None:
         """Show the newest stored reading (setup, ``poll_now``): a derived system is never asked."""
         return self.data or await self._async_stored_data()
 
-    async def async_source_written(self, source_system_id: int, result: WriteResult) -> WriteResult | None:
+    async def async_source_written(self, source_system_id: int, result: BatchResult) -> BatchResult | None:
         """Derive and store this system's data after a source's write; return this write's result."""
         started = time.time()
         try:

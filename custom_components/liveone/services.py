@@ -1,7 +1,7 @@
 """Service actions: grant and revoke access, poll now, rebuild aggregates, export history.
 
 Registered once in ``async_setup``. Every action names its system by config entry (the ``system``
-field) and checks the caller as :mod:`.api` describes: a viewer may export, only owners, admins and
+field) and checks the caller as :mod:`.store.access` describes: a viewer may export, only owners, admins and
 Home Assistant administrators may change anything, and a system the caller may not see is reported as
 not found. Failures are translated ``ServiceValidationError`` (the request is wrong) or
 ``HomeAssistantError`` (the store or the vendor failed).
@@ -22,13 +22,22 @@ from homeassistant.helpers import config_validation as cv
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
 
-from .api import Caller, NotPermittedError, SystemGrant, SystemNotFoundError, async_check, async_history
+from .access import async_history, caller_of
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN
 from .runtime import LiveOneConfigEntry
 from .shared_store import async_use_store
 from .statistics import async_import_statistics
 from .store import Store, StoreError
-from .store.access import ROLE_OWNER, ROLE_VIEWER, ROLES, grant, revoke, role_of
+from .store.access import (
+    ROLE_VIEWER,
+    ROLES,
+    Caller,
+    NoAccessError,
+    NotPermittedError,
+    OwnerRequiredError,
+    SystemGrant,
+    SystemNotFoundError,
+)
 from .store.history import INTERVALS, HistoryError
 
 SERVICE_GRANT_ACCESS: Final = "grant_access"
@@ -102,7 +111,7 @@ async def _caller(hass: HomeAssistant, call: ServiceCall) -> Caller:
         if user is None:
             # A token of a deleted user: it may see nothing.
             return Caller(user_id=call.context.user_id, is_admin=False)
-    return Caller.of(user)
+    return caller_of(user)
 
 
 async def _resolve(
@@ -118,7 +127,7 @@ async def _resolve(
         system_id = await store.async_find_system(entry.data[CONF_VENDOR], entry.data[CONF_SITE_ID])
         if system_id is None:
             raise _invalid("system_not_found", system=entry_id)
-        system = await async_check(store, caller, system_id, manage=manage)
+        system = await store.async_lookup(caller, system_id, manage=manage)
     except SystemNotFoundError:
         raise _invalid("system_not_found", system=entry_id) from None
     except NotPermittedError:
@@ -145,22 +154,20 @@ async def _target_user(hass: HomeAssistant, text: str) -> User:
 
 async def _async_grant_access(call: ServiceCall) -> None:
     hass = call.hass
-    role = call.data[ATTR_ROLE]
     async with async_use_store(hass) as store:
         caller, system, entry = await _resolve(hass, store, call, manage=True)
         user = await _target_user(hass, call.data[ATTR_USER])
+        # The check and the grant are one store transaction: a right revoked meanwhile refuses it.
         try:
-            current = await store.async_transaction(role_of, system.system_id, user.id)
-            if ROLE_OWNER in (role, current) and not _may_handle_owners(caller, system):
-                raise _invalid("owner_required", system=entry.title)
-            await store.async_transaction(grant, system.system_id, user.id, role)
+            await store.async_grant(caller, system.system_id, user.id, call.data[ATTR_ROLE])
+        except OwnerRequiredError:
+            raise _invalid("owner_required", system=entry.title) from None
+        except SystemNotFoundError:
+            raise _invalid("system_not_found", system=call.data[ATTR_SYSTEM]) from None
+        except NotPermittedError:
+            raise _invalid("not_permitted", system=entry.title) from None
         except StoreError as err:
             raise _failed("store_unavailable", error=err) from err
-
-
-def _may_handle_owners(caller: Caller, system: SystemGrant) -> bool:
-    """Only owners and Home Assistant administrators may grant or take the owner role."""
-    return caller.is_admin or system.role == ROLE_OWNER
 
 
 async def _async_revoke_access(call: ServiceCall) -> None:
@@ -169,12 +176,15 @@ async def _async_revoke_access(call: ServiceCall) -> None:
         caller, system, entry = await _resolve(hass, store, call, manage=True)
         user = await _target_user(hass, call.data[ATTR_USER])
         try:
-            current = await store.async_transaction(role_of, system.system_id, user.id)
-            if current is None:
-                raise _invalid("no_access_to_revoke", user=user.name or user.id, system=entry.title)
-            if current == ROLE_OWNER and not _may_handle_owners(caller, system):
-                raise _invalid("owner_required", system=entry.title)
-            await store.async_transaction(revoke, system.system_id, user.id)
+            await store.async_revoke(caller, system.system_id, user.id)
+        except NoAccessError:
+            raise _invalid("no_access_to_revoke", user=user.name or user.id, system=entry.title) from None
+        except OwnerRequiredError:
+            raise _invalid("owner_required", system=entry.title) from None
+        except SystemNotFoundError:
+            raise _invalid("system_not_found", system=call.data[ATTR_SYSTEM]) from None
+        except NotPermittedError:
+            raise _invalid("not_permitted", system=entry.title) from None
         except StoreError as err:
             raise _failed("store_unavailable", error=err) from err
 

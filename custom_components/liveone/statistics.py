@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from datetime import datetime
-import functools
 from typing import Any, Final, cast
 
 from homeassistant.components.recorder.models import StatisticData, StatisticMeanType, StatisticMetaData
@@ -46,8 +45,8 @@ from homeassistant.util.unit_conversion import EnergyConverter
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN, LOGGER
 from .coordinator import LiveOneCoordinator
 from .runtime import LiveOneConfigEntry
-from .store import Store, StoreError, WriteResult
-from .store.statistics import HOUR, STATISTIC_FLOWS, EnergyHour, EnergyHours, hour_of, hours_to_import
+from .store import BatchResult, Store, StoreError
+from .store.statistics import HOUR, STATISTIC_FLOWS, EnergyHour, hour_of
 from .vendors.model import FLOWS, system_key
 
 FLOW_STATISTICS: Final[Mapping[str, tuple[str, str]]] = {
@@ -133,7 +132,7 @@ class StatisticsImporter:
     # ---- triggers
 
     @callback
-    def async_written(self, result: WriteResult) -> None:
+    def async_written(self, result: BatchResult) -> None:
         """Note a coordinator write; import when it completed an hour or changed one already imported."""
         if not result.intervals:
             return
@@ -224,11 +223,8 @@ class StatisticsImporter:
             if scan and changed_after is None:
                 first = None
             try:
-                found: EnergyHours = await self.store.async_transaction(
-                    functools.partial(
-                        hours_to_import, first=first, changed_after=changed_after, scan_changes=scan
-                    ),
-                    self.system_id,
+                found = await self.store.async_energy_hours(
+                    self.system_id, first=first, changed_after=changed_after, scan_changes=scan
                 )
             except StoreError:
                 self._dirty_from = dirty  # so that the next poll tries again

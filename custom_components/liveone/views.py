@@ -13,9 +13,10 @@ from http import HTTPStatus
 from aiohttp import web
 from homeassistant.components.http import KEY_HASS, KEY_HASS_USER, HomeAssistantView
 
-from .api import Caller, SystemNotFoundError, async_history
+from .access import async_history, caller_of
 from .const import LOGGER
 from .store import StoreError
+from .store.access import SystemNotFoundError
 from .store.history import INTERVALS, HistoryError
 
 _KNOWN_PARAMETERS = frozenset({"system", "interval", "start", "end", "last"})
@@ -47,7 +48,7 @@ class HistoryView(HomeAssistantView):
         try:
             answer = await async_history(
                 request.app[KEY_HASS],
-                Caller.of(request[KEY_HASS_USER]),
+                caller_of(request[KEY_HASS_USER]),
                 system_id=int(raw_system),
                 interval=interval,
                 start=query.get("start"),

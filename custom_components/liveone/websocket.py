@@ -15,9 +15,10 @@ from homeassistant.components import websocket_api
 from homeassistant.core import HomeAssistant, callback
 import voluptuous as vol
 
-from .api import Caller, SystemNotFoundError, async_history, async_list_systems
+from .access import async_history, async_list_systems, caller_of
 from .const import LOGGER
 from .store import StoreError
+from .store.access import SystemNotFoundError
 from .store.history import INTERVALS, HistoryError
 
 
@@ -35,7 +36,7 @@ async def ws_systems(
 ) -> None:
     """List the systems the caller may see."""
     try:
-        systems = await async_list_systems(hass, Caller.of(connection.user))
+        systems = await async_list_systems(hass, caller_of(connection.user))
     except StoreError as err:
         LOGGER.warning("liveone/systems failed: %s", err)
         connection.send_error(
@@ -63,7 +64,7 @@ async def ws_history(
     try:
         answer = await async_history(
             hass,
-            Caller.of(connection.user),
+            caller_of(connection.user),
             system_id=msg["system"],
             interval=msg["interval"],
             start=msg.get("start"),

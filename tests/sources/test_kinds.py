@@ -181,15 +181,15 @@ async def test_a_push_kind_keeps_what_the_store_could_not_write(
     coordinator = entry.runtime_data.coordinator
     assert isinstance(coordinator, PushCoordinator)
     store = coordinator.store
-    real = store.async_record_poll
+    real = store.async_record_batch
 
     async def _locked(*args: object, **kwargs: object) -> object:
         raise StoreError("database is locked")
 
-    store.async_record_poll = _locked  # type: ignore[method-assign,assignment]
+    store.async_record_batch = _locked  # type: ignore[method-assign,assignment]
     await coordinator.async_receive(Batch(readings=(Reading(inverter_time=T0, solar_w=1),)))
     assert query_db(setup_liveone, "SELECT COUNT(*) FROM readings") == [(0,)]
-    store.async_record_poll = real  # type: ignore[method-assign]
+    store.async_record_batch = real  # type: ignore[method-assign]
     await coordinator.async_receive(Batch(readings=(Reading(inverter_time=T0 + 60, solar_w=2),)))
     assert query_db(setup_liveone, "SELECT inverter_time, solar_w FROM readings ORDER BY 1") == [
         (T0, 1),

@@ -23,7 +23,7 @@ from custom_components.liveone.descriptions import LiveOneSensorEntityDescriptio
 from custom_components.liveone.flow import LiveOneFlowBase
 from custom_components.liveone.registry import SourceKind
 from custom_components.liveone.runtime import LiveOneConfigEntry
-from custom_components.liveone.store import WriteResult
+from custom_components.liveone.store import BatchResult
 from custom_components.liveone.vendors.model import Batch, Reading, VendorError
 
 
@@ -107,7 +107,7 @@ PUSHED = SourceKind(vendor="pushed", manufacturer="Test Pushers", coordinator=Pu
 class MirrorCoordinator(DerivedCoordinator):
     """Half of the source system's newest reading (the source's site id is this system's site id)."""
 
-    async def _async_derive(self, source_system_id: int, result: WriteResult) -> Batch:
+    async def _async_derive(self, source_system_id: int, result: BatchResult) -> Batch:
         stored = await self.store.async_latest_reading(source_system_id)
         if stored is None:
             return Batch()
@@ -131,7 +131,7 @@ async def _async_follow_source(hass: HomeAssistant, entry: LiveOneConfigEntry) -
     feeder = source.runtime_data.coordinator
 
     @callback
-    def _written(result: WriteResult) -> None:
+    def _written(result: BatchResult) -> None:
         entry.async_create_background_task(
             hass, mirror.async_source_written(feeder.system_id, result), "mirror derive"
         )

@@ -113,3 +113,132 @@ def test_owner_is_recorded_only_on_registration(engine: Engine) -> None:
         ensure_system(conn, SystemInfo(vendor_type="demo", vendor_site_id="home", owner_user_id="bob"))
     assert _rows(engine, system_id) == [("bob", "owner")]
     assert _owner(engine, system_id) == "bob"
+
+
+# ------------------------------------------------------------------------------------------------
+# The policy: lookups, and each check with its change in one transaction
+
+ADMIN = access.Caller(user_id="root", is_admin=True)
+AUTOMATION = access.Caller(user_id=None, is_admin=True)
+
+
+def _caller(user: str) -> access.Caller:
+    return access.Caller(user_id=user, is_admin=False)
+
+
+def _roles(engine: Engine, system_id: int) -> None:
+    with engine.begin() as conn:
+        access.grant(conn, system_id, "olga", "owner")
+        access.grant(conn, system_id, "adam", "admin")
+        access.grant(conn, system_id, "vera", "viewer")
+
+
+def test_lookup_and_effective_roles(engine: Engine, system_id: int) -> None:
+    _roles(engine, system_id)
+    with engine.connect() as conn:
+        found = {
+            name: access.lookup(conn, caller, system_id)
+            for name, caller in (
+                ("olga", _caller("olga")),
+                ("adam", _caller("adam")),
+                ("vera", _caller("vera")),
+                ("root", ADMIN),
+                ("automation", AUTOMATION),
+            )
+        }
+        assert {name: grant.role for name, grant in found.items()} == {
+            "olga": "owner",
+            "adam": "admin",
+            "vera": "viewer",
+            "root": "admin",
+            "automation": "admin",
+        }
+        assert found["vera"].system_id == system_id
+        assert not found["vera"].can_manage
+        assert found["adam"].can_manage
+        with pytest.raises(access.NotPermittedError, match="viewers may not change"):
+            access.lookup(conn, _caller("vera"), system_id, manage=True)
+        # A stranger's refusal reads exactly like an unknown system's.
+        with pytest.raises(access.SystemNotFoundError, match=f"unknown system {system_id}$"):
+            access.lookup(conn, _caller("zed"), system_id)
+        with pytest.raises(access.SystemNotFoundError) as unknown:
+            access.lookup(conn, ADMIN, system_id + 1)
+        assert unknown.value.system_id == system_id + 1
+    # An administrator's own owner row stays owner.
+    assert access.Caller(user_id="olga", is_admin=True).effective_role("owner") == "owner"
+    with engine.begin() as conn:
+        set_status(conn, system_id, "removed")
+        with pytest.raises(access.SystemNotFoundError):
+            access.lookup(conn, ADMIN, system_id)
+
+
+def test_grant_as_checks_the_caller_and_the_owner_rule(engine: Engine, system_id: int) -> None:
+    _roles(engine, system_id)
+    with engine.begin() as conn:
+        assert access.grant_as(conn, _caller("adam"), system_id, "ann", "viewer") is True
+        assert access.grant_as(conn, _caller("adam"), system_id, "ann", "admin") is False
+        with pytest.raises(access.OwnerRequiredError):
+            access.grant_as(conn, _caller("adam"), system_id, "ann", "owner")  # giving owner
+        with pytest.raises(access.OwnerRequiredError):
+            access.grant_as(conn, _caller("adam"), system_id, "olga", "viewer")  # taking it
+        with pytest.raises(access.NotPermittedError):
+            access.grant_as(conn, _caller("vera"), system_id, "ann", "viewer")
+        with pytest.raises(access.SystemNotFoundError):
+            access.grant_as(conn, _caller("zed"), system_id, "ann", "viewer")
+        with pytest.raises(ValueError, match="unknown role"):
+            access.grant_as(conn, ADMIN, system_id, "ann", "king")
+        assert access.grant_as(conn, _caller("olga"), system_id, "bob", "owner") is True
+        assert access.grant_as(conn, AUTOMATION, system_id, "bob", "viewer") is False
+    assert _rows(engine, system_id) == [
+        ("adam", "admin"),
+        ("ann", "admin"),
+        ("bob", "viewer"),
+        ("olga", "owner"),
+        ("vera", "viewer"),
+    ]
+
+
+def test_revoke_as_checks_the_caller_and_the_owner_rule(engine: Engine, system_id: int) -> None:
+    _roles(engine, system_id)
+    with engine.begin() as conn:
+        with pytest.raises(access.NoAccessError):
+            access.revoke_as(conn, _caller("adam"), system_id, "nobody")
+        with pytest.raises(access.OwnerRequiredError):
+            access.revoke_as(conn, _caller("adam"), system_id, "olga")
+        with pytest.raises(access.NotPermittedError):
+            access.revoke_as(conn, _caller("vera"), system_id, "adam")
+        assert access.revoke_as(conn, _caller("adam"), system_id, "vera") == "viewer"
+        assert access.revoke_as(conn, ADMIN, system_id, "olga") == "owner"
+    assert _rows(engine, system_id) == [("adam", "admin")]
+
+
+def test_a_granter_whose_row_was_revoked_is_refused(engine: Engine, system_id: int) -> None:
+    """The right to grant is checked in the transaction that writes: no window between check and grant."""
+    _roles(engine, system_id)
+    adam = _caller("adam")
+    with engine.connect() as conn:
+        assert access.lookup(conn, adam, system_id, manage=True).can_manage  # adam may grant ...
+    with engine.begin() as conn:
+        access.revoke(conn, system_id, "adam")  # ... until his row goes
+    with engine.begin() as conn, pytest.raises(access.SystemNotFoundError):
+        access.grant_as(conn, adam, system_id, "ann", "admin")
+    with engine.begin() as conn:
+        access.grant(conn, system_id, "adam", "viewer")  # demoted instead of removed
+    with engine.begin() as conn, pytest.raises(access.NotPermittedError):
+        access.grant_as(conn, adam, system_id, "ann", "admin")
+    assert ("ann", "admin") not in _rows(engine, system_id)
+
+
+def test_systems_visible_to(engine: Engine, system_id: int) -> None:
+    _roles(engine, system_id)
+    with engine.begin() as conn:
+        other = add_system(conn, site="other")
+    with engine.connect() as conn:
+        assert [(s.system_id, s.role) for s in access.systems_visible_to(conn, _caller("vera"))] == [
+            (system_id, "viewer")
+        ]
+        assert [(s.system_id, s.role) for s in access.systems_visible_to(conn, ADMIN)] == [
+            (system_id, None),
+            (other, None),
+        ]
+        assert access.systems_visible_to(conn, AUTOMATION)[0].system_id == system_id

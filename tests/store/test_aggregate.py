@@ -19,8 +19,8 @@ from custom_components.liveone.store.aggregate import (
     recompute_days,
     recompute_intervals,
 )
-from custom_components.liveone.store.schema import readings_agg_5m
-from custom_components.liveone.vendors.model import Reading
+from custom_components.liveone.store.intervals import write_intervals
+from custom_components.liveone.vendors.model import Interval, Reading
 
 from .conftest import (
     DAY,
@@ -478,30 +478,25 @@ def test_unknown_system_is_refused(engine: Engine) -> None:
 # Rows written without readings (Enphase)
 
 
-def _enphase_rows(engine: Engine, system_id: int, start: int, wh: list[int], total: float) -> float:
-    rows = []
-    for k, energy in enumerate(wh):
-        total = round(total + energy / 1000, 3)
-        rows.append(
-            {
-                "system_id": system_id,
-                "interval_end": start + 300 * k,
-                "solar_w_avg": energy * 12,
-                "solar_w_min": energy * 12,
-                "solar_w_max": energy * 12,
-                "solar_interval_wh": energy,
-                "solar_kwh_total_last": total,
-                "sample_count": 1,
-                "created_at": 1,
-            }
+def _vendor_rows(engine: Engine, system_id: int, start: int, wh: list[int]) -> float:
+    """Write vendor intervals (Enphase: solar only) through the interval writer; return the last total."""
+    intervals = [
+        Interval(
+            interval_end=start + 300 * k,
+            solar_w_avg=energy * 12,
+            solar_w_min=energy * 12,
+            solar_w_max=energy * 12,
+            solar_wh=energy,
         )
+        for k, energy in enumerate(wh)
+    ]
     with engine.begin() as conn:
-        conn.execute(readings_agg_5m.insert(), rows)
-    return total
+        write_intervals(conn, system_id, intervals, now=1)
+    return row_5m(engine, system_id, start + 300 * (len(wh) - 1))["solar_kwh_total_last"]  # type: ignore[no-any-return]
 
 
 def test_rows_without_readings_survive_and_count(engine: Engine, system_id: int) -> None:
-    total = _enphase_rows(engine, system_id, at(10, 5), [30, 40, 50], 100.0)
+    total = _vendor_rows(engine, system_id, at(10, 5), [30, 40, 50])
     with engine.connect() as conn:
         before = rows_5m(conn, system_id)
     with engine.begin() as conn:
@@ -520,10 +515,13 @@ def test_rows_without_readings_survive_and_count(engine: Engine, system_id: int)
 
 
 def test_reading_between_rows_without_readings(engine: Engine, system_id: int) -> None:
-    _enphase_rows(engine, system_id, at(10, 5), [30], 100.0)
-    _enphase_rows(engine, system_id, at(10, 20), [20], 100.1)
-    write(engine, system_id, [totals(at(10, 9), 100.05)])
-    assert row_5m(engine, system_id, at(10, 10))["solar_interval_wh"] == 20  # from 100.03
+    _vendor_rows(engine, system_id, at(10, 5), [30])
+    write(engine, system_id, [totals(at(10, 9), 0.05)])
+    _vendor_rows(engine, system_id, at(10, 20), [20])
+    assert row_5m(engine, system_id, at(10, 10))["solar_interval_wh"] == 20  # from 0.03
+    # The vendor row after it goes on from the reading's total.
+    assert row_5m(engine, system_id, at(10, 20))["solar_kwh_total_last"] == 0.07
+    write(engine, system_id, [totals(at(10, 8), 0.04)])  # late data in the readings row
     assert row_5m(engine, system_id, at(10, 20))["solar_interval_wh"] == 20  # untouched
 
 

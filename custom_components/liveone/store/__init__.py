@@ -17,24 +17,53 @@ import logging
 import time
 from typing import Any
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..vendors.model import PointReading, Reading
-from . import aggregate, points, systems as systems_mod, writer
+from ..vendors.model import Batch, Interval, PointReading, Reading
+from . import (
+    access,
+    aggregate,
+    batch as batch_mod,
+    intervals as intervals_mod,
+    points,
+    queries,
+    statistics as statistics_mod,
+    systems as systems_mod,
+    writer,
+)
+from .access import (
+    Caller,
+    NoAccessError,
+    NotPermittedError,
+    OwnerRequiredError,
+    SystemGrant,
+    SystemNotFoundError,
+    VisibleSystem,
+)
+from .batch import BatchResult
 from .engine import connect, default_url, describe_error, redact_url, scrub
 from .errors import StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
+from .statistics import EnergyHours
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
 
 __all__ = [
+    "BatchResult",
+    "Caller",
+    "NoAccessError",
+    "NotPermittedError",
+    "OwnerRequiredError",
     "PointWriteResult",
     "Store",
     "StoreError",
     "StoredReading",
+    "SystemGrant",
     "SystemInfo",
+    "SystemNotFoundError",
+    "VisibleSystem",
     "WriteResult",
     "default_url",
     "redact_url",
@@ -158,43 +187,56 @@ class Store:
         """Return the system's polling status row."""
         return await self.async_transaction(systems_mod.get_polling_status, system_id)
 
-    async def async_record_poll(
+    async def async_record_batch(
         self,
         system_id: int,
         vendor_type: str,
-        readings: Sequence[Reading],
+        batch: Batch,
         *,
         cause: str = "POLL",
         started: float,
         error: str | None = None,
-        last_response: str | None = None,
         now: float | None = None,
-    ) -> WriteResult:
-        """Store one poll or push: its readings, their aggregates, polling status and a session row.
+    ) -> BatchResult:
+        """Store one poll, push or derivation: everything its batch holds, polling status and a session.
 
-        All of it is one transaction: if any part fails, nothing of the poll is stored.
+        Its raw readings, vendor 5-minute intervals and monitoring-point values, their aggregates, the
+        ``polling_status`` update (``batch.raw`` becomes ``last_response``; ``None`` keeps the previous
+        one) and the ``sessions`` row are one transaction: if any part fails, nothing of it is stored.
+        ``now`` (default: the current time) is when the poll finished.
         """
         finished = time.time() if now is None else now
+        return await self.async_transaction(
+            functools.partial(
+                batch_mod.record_batch, cause=cause, started=started, error=error, now=finished
+            ),
+            system_id,
+            vendor_type,
+            batch,
+        )
 
-        def _work(conn: Connection) -> WriteResult:
-            result = writer.write_readings(
-                conn, system_id, readings, received_time=int(finished), now=int(finished)
-            )
-            writer.record_poll(
-                conn,
-                system_id,
-                vendor_type=vendor_type,
-                cause=cause,
-                started=started,
-                duration_ms=max(0, round((finished - started) * 1000)),
-                error=error,
-                rows_written=result.rows_written,
-                last_response=last_response,
-                now=int(finished),
-            )
-            return result
+    async def async_energy_hours(
+        self, system_id: int, *, first: int | None, changed_after: int | None, scan_changes: bool
+    ) -> EnergyHours:
+        """Return the complete hours a statistics import must (re)write (see :func:`.statistics.hours_to_import`)."""
+        return await self.async_transaction(
+            functools.partial(
+                statistics_mod.hours_to_import,
+                first=first,
+                changed_after=changed_after,
+                scan_changes=scan_changes,
+            ),
+            system_id,
+        )
 
-        return await self.async_transaction(_work)
+    async def async_write_intervals(
+        self, system_id: int, intervals: Sequence[Interval], *, now: int | None = None
+    ) -> WriteResult:
+        """Store vendor 5-minute intervals without a poll record (backfills, imports)."""
+        stamp = int(time.time()) if now is None else now
+        return await self.async_transaction(
+            functools.partial(intervals_mod.write_intervals, now=stamp), system_id, intervals
+        )
 
     async def async_write_readings(
         self, system_id: int, readings: Sequence[Reading], *, received_time: int | None = None
@@ -229,4 +271,89 @@ class Store:
         """
         return await self.async_transaction(
             functools.partial(aggregate.rebuild, now=now), system_id, first_day, last_day
+        )
+
+    # Access: each check, and each check with its change, is one transaction (see :mod:`.access`).
+
+    async def async_lookup(self, caller: Caller, system_id: int, *, manage: bool = False) -> SystemGrant:
+        """Return the system and the caller's role on it, requiring the right to change it with ``manage``.
+
+        Raises:
+            SystemNotFoundError: no such system, a removed one, or one the caller may not see.
+            NotPermittedError: ``manage`` and the caller is a viewer.
+
+        """
+        return await self.async_transaction(
+            functools.partial(access.lookup, manage=manage), caller, system_id
+        )
+
+    async def async_grant(
+        self, caller: Caller, system_id: int, user_id: str, role: str, *, now: int | None = None
+    ) -> bool:
+        """Give a user a role on a system if the caller may, in one transaction; return whether it is new.
+
+        Raises:
+            SystemNotFoundError: as :meth:`async_lookup`.
+            NotPermittedError: the caller may not change the system.
+            OwnerRequiredError: the grant gives or takes ``owner`` and the caller is not an owner or an
+                administrator.
+
+        """
+        return await self.async_transaction(
+            functools.partial(access.grant_as, now=now), caller, system_id, user_id, role
+        )
+
+    async def async_revoke(
+        self, caller: Caller, system_id: int, user_id: str, *, now: int | None = None
+    ) -> str:
+        """Remove a user's role on a system if the caller may, in one transaction; return the role removed.
+
+        Raises:
+            SystemNotFoundError: as :meth:`async_lookup`.
+            NotPermittedError: the caller may not change the system.
+            NoAccessError: the user holds no role on the system.
+            OwnerRequiredError: the role is ``owner`` and the caller is not an owner or an administrator.
+
+        """
+        return await self.async_transaction(
+            functools.partial(access.revoke_as, now=now), caller, system_id, user_id
+        )
+
+    async def async_revoke_all(self, system_id: int) -> int:
+        """Remove every access row of a system (its config entry was removed); return how many there were."""
+        return await self.async_transaction(access.revoke_all, system_id)
+
+    async def async_visible_systems(self, caller: Caller) -> list[VisibleSystem]:
+        """Return the systems the caller may see, oldest first (``role``: the caller's row, if any)."""
+        return await self.async_transaction(access.systems_visible_to, caller)
+
+    async def async_history(
+        self,
+        caller: Caller,
+        system_id: int,
+        interval: str,
+        *,
+        start: str | None = None,
+        end: str | None = None,
+        last: str | None = None,
+        now: float | None = None,
+    ) -> dict[str, Any]:
+        """Return a system's history envelope, checking access and the range in the same transaction.
+
+        Raises:
+            SystemNotFoundError: as :meth:`async_lookup`.
+            HistoryError: a bad, reversed, empty or over-long range, or an unknown interval.
+
+        """
+        return await self.async_transaction(
+            functools.partial(
+                queries.history_for,
+                start=start,
+                end=end,
+                last=last,
+                now=time.time() if now is None else now,
+            ),
+            caller,
+            system_id,
+            interval,
         )

@@ -19,8 +19,8 @@ Interval energy of a flow, decided per interval:
    1-minute data. A segment longer than :data:`MAX_SEGMENT` seconds is a gap, not data, and is not
    integrated; an interval with no segment to integrate has NULL energy.
 
-Intervals whose 5-minute row has no raw readings (Enphase writes its 5-minute rows directly) are never
-rewritten here; they count in the daily rows and serve as baselines for the totals rule. For such a row
+Intervals whose 5-minute row has no raw readings (Enphase writes its 5-minute rows directly, through
+:mod:`.intervals`, which refuses a slot that holds raw readings) are never rewritten here; they count in the daily rows and serve as baselines for the totals rule. For such a row
 the stored Wh is its energy, except that a rise of its lifetime total is used where there is an earlier
 total (the two agree for a correctly chained total).
 
@@ -77,17 +77,14 @@ _NFLOWS: Final = len(ENERGY_FLOWS)
 # Raw readings are loaded as plain tuples in this column order.
 _SAMPLE_COLUMNS: Final = (
     readings.c.inverter_time,
-    readings.c.solar_w,
-    readings.c.load_w,
-    readings.c.battery_w,
-    readings.c.grid_w,
+    *(readings.c[f"{name}_w"] for name in POWER_STATS),
     readings.c.battery_soc,
     *(readings.c[f"{flow}_kwh_total"] for flow in ENERGY_FLOWS),
     *(readings.c[f"{flow}_wh_interval"] for flow in ENERGY_FLOWS),
 )
 _T: Final = 0
-_POWER_INDEX: Final = {"solar": 1, "load": 2, "battery": 3, "grid": 4}
-_SOC: Final = 5
+_POWER_INDEX: Final = {name: 1 + index for index, name in enumerate(POWER_STATS)}
+_SOC: Final = 1 + len(POWER_STATS)
 _TOTAL0: Final = 6
 _PUSHED0: Final = _TOTAL0 + _NFLOWS
 # For each flow (ENERGY_FLOWS order): the power column it integrates and whether it takes the

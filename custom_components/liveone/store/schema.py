@@ -24,6 +24,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ..vendors.model import FLOWS, POWER_NAMES
+
 # Version 1 is the schema as the documented system had it; version 2 adds the interval-energy columns
 # SCHEMA.md marks MISSING, the pushed interval energies on readings, and point_readings_agg_5m.
 SCHEMA_VERSION = 2
@@ -36,28 +38,21 @@ Real: sa.types.TypeEngine[float] = sa.REAL().with_variant(sa.DOUBLE_PRECISION(),
 # TEXT, except on MySQL/MariaDB, which cannot index TEXT (or give it a default) without a length.
 KeyText: sa.types.TypeEngine[str] = sa.Text().with_variant(sa.String(255), "mysql", "mariadb")
 
-ENERGY_FLOWS_5M = (
-    ("solar", "solar_interval_wh"),
-    ("load", "load_wh_interval"),
-    ("battery_in", "battery_in_wh_interval"),
-    ("battery_out", "battery_out_wh_interval"),
-    ("grid_in", "grid_in_wh_interval"),
-    ("grid_out", "grid_out_wh_interval"),
-)
-"""Each energy flow and the ``readings_agg_5m`` column that holds its interval energy (Wh)."""
+ENERGY_FLOWS_5M: tuple[tuple[str, str], ...] = tuple((flow.key, flow.interval_column) for flow in FLOWS)
+"""Each energy flow and the ``readings_agg_5m`` column that holds its interval energy (Wh).
 
-DAILY_ENERGY_COLUMNS = {
-    "solar": ("solar_kwh", "solar_alltime_kwh"),
-    "load": ("load_kwh", "load_alltime_kwh"),
-    "battery_in": ("battery_charge_kwh", "battery_charge_alltime_kwh"),
-    "battery_out": ("battery_discharge_kwh", "battery_discharge_alltime_kwh"),
-    "grid_in": ("grid_import_kwh", "grid_import_alltime_kwh"),
-    "grid_out": ("grid_export_kwh", "grid_export_alltime_kwh"),
+Derived from :data:`~custom_components.liveone.vendors.model.FLOWS`, the one table of flow names.
+"""
+
+DAILY_ENERGY_COLUMNS: dict[str, tuple[str, str]] = {
+    flow.key: (flow.day_column, flow.alltime_column) for flow in FLOWS
 }
 """Each energy flow and its ``readings_agg_1d`` (day energy, all-time total) columns."""
 
-POWER_STATS = ("solar", "load", "battery", "grid")
+POWER_STATS: tuple[str, ...] = POWER_NAMES
 """The power columns aggregated to avg/min/max (``<name>_w``)."""
+
+_SOLAR = FLOWS[0]
 
 
 def _id() -> sa.Column[int]:
@@ -128,16 +123,11 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
         sa.Column("fault_code", sa.Integer),
         sa.Column("fault_timestamp", BigInt),
         sa.Column("generator_status", sa.Integer),
-        sa.Column("solar_kwh_total", Real),
-        sa.Column("load_kwh_total", Real),
-        sa.Column("battery_in_kwh_total", Real),
-        sa.Column("battery_out_kwh_total", Real),
-        sa.Column("grid_in_kwh_total", Real),
-        sa.Column("grid_out_kwh_total", Real),
+        *(sa.Column(flow.total_column, Real) for flow in FLOWS),
         _ts("created_at"),
     ]
     if version >= 2:
-        reading_columns += [sa.Column(f"{flow}_wh_interval", Real) for flow, _ in ENERGY_FLOWS_5M]
+        reading_columns += [sa.Column(flow.pushed_column, Real) for flow in FLOWS]
     readings = sa.Table("readings", md, *reading_columns)
     sa.Index(
         "readings_system_inverter_time_unique",
@@ -160,20 +150,13 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
             sa.Column(f"{name}_w_min", sa.Integer),
             sa.Column(f"{name}_w_max", sa.Integer),
         ]
-        if name == "solar":
-            agg5_columns.append(sa.Column("solar_interval_wh", sa.Integer))
+        if name == _SOLAR.key:  # version 1 had solar's interval energy only, after its power
+            agg5_columns.append(sa.Column(_SOLAR.interval_column, sa.Integer))
     if version >= 2:
-        agg5_columns += [
-            sa.Column(column, sa.Integer) for _, column in ENERGY_FLOWS_5M if column != "solar_interval_wh"
-        ]
+        agg5_columns += [sa.Column(flow.interval_column, sa.Integer) for flow in FLOWS if flow is not _SOLAR]
+    agg5_columns.append(sa.Column("battery_soc_last", Real))
+    agg5_columns += [sa.Column(f"{flow.total_column}_last", Real) for flow in FLOWS]
     agg5_columns += [
-        sa.Column("battery_soc_last", Real),
-        sa.Column("solar_kwh_total_last", Real),
-        sa.Column("load_kwh_total_last", Real),
-        sa.Column("battery_in_kwh_total_last", Real),
-        sa.Column("battery_out_kwh_total_last", Real),
-        sa.Column("grid_in_kwh_total_last", Real),
-        sa.Column("grid_out_kwh_total_last", Real),
         sa.Column("sample_count", sa.Integer),
         _ts("created_at"),
     ]

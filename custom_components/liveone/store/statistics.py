@@ -29,14 +29,15 @@ from typing import TYPE_CHECKING, Final
 
 import sqlalchemy as sa
 
-from .schema import ENERGY_FLOWS_5M, readings_agg_5m
+from ..vendors.model import ENERGY_FLOWS, FLOWS
+from .schema import readings_agg_5m
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 HOUR: Final = 3600
 
-STATISTIC_FLOWS: Final = tuple(flow for flow, _ in ENERGY_FLOWS_5M)
+STATISTIC_FLOWS: Final = ENERGY_FLOWS
 """The flows of :attr:`EnergyHour.kwh`, in order (``solar``, ``load``, ``battery_in``, ...)."""
 
 _AGG = readings_agg_5m
@@ -51,7 +52,7 @@ _STAMPS_STMT: Final = sa.select(
     sa.func.min(sa.case((_AGG.c.created_at >= sa.bindparam("since"), _AGG.c.interval_end))),
 ).where(_AGG.c.system_id == _SID)
 _ENERGY_STMT: Final = (
-    sa.select(_AGG.c.interval_end, *(_AGG.c[column] for _, column in ENERGY_FLOWS_5M))
+    sa.select(_AGG.c.interval_end, *(_AGG.c[flow.interval_column] for flow in FLOWS))
     .where(
         _AGG.c.system_id == _SID,
         _AGG.c.interval_end > sa.bindparam("after"),
