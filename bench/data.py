@@ -5,7 +5,7 @@ ingested through the store's write path, which computes their 5-minute and daily
 store file is the *template*. A large store is then made by copying the template's readings and
 aggregates once per system with plain SQL, changing only ``system_id``. So every aggregate row in the
 large store is one the store itself computed (for identical readings the aggregation is identical;
-``tests/test_bench_data.py`` checks this against :func:`~custom_components.liveone.store.aggregate.rebuild`).
+``tests/bench/test_bench_data.py`` checks this against :func:`~custom_components.liveone.store.aggregate.rebuild`).
 
 Rows are copied time-major (every system's minute before the next minute), as a live installation
 writes them, so the ``(system_id, time)`` indexes grow the way they would in use, page splits included.

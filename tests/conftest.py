@@ -28,7 +28,7 @@ from syrupy.assertion import SnapshotAssertion
 import custom_components.liveone  # noqa: F401  (must come before Home Assistant's loader runs)
 from custom_components.liveone.const import DOMAIN
 
-from . import mariadbserver, pgserver
+from .helpers import mariadbserver, pgserver
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -29,7 +29,7 @@ from custom_components.liveone.vendors.selectronic import (
     parse_system_details,
     parse_system_list,
 )
-from tests.fakes.selectlive import (
+from tests.helpers.fakes.selectlive import (
     EMAIL,
     HFDATA_NAMES,
     PASSWORD,

@@ -1,6 +1,6 @@
 """A throw-away MariaDB server for the store's tests, on 127.0.0.1 in a temporary directory.
 
-Like :mod:`tests.pgserver`: ``scripts/test`` runs ``python -m tests.mariadbserver start DIR`` (it prints
+Like :mod:`tests.helpers.pgserver`: ``scripts/test`` runs ``python -m tests.helpers.mariadbserver start DIR`` (it prints
 the admin URL, exported as ``LIVEONE_TEST_MARIADB_URL``) and ``stop DIR`` afterwards. The server runs as
 the ``mysql`` user when we are root, listens only on 127.0.0.1 on a random port, and trades durability
 for speed; a ``liveone`` user with a password may create databases.
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from tests.pgserver import as_service_user, server_cli
+from tests.helpers.pgserver import as_service_user, server_cli
 
 USER = "liveone"
 PASSWORD = "maria-test-secret"
@@ -163,7 +163,7 @@ def main(argv: Sequence[str]) -> int:
     return server_cli(
         argv,
         label="MariaDB",
-        module="tests.mariadbserver",
+        module="tests.helpers.mariadbserver",
         start=start,
         stop=stop,
         errors=(ServerError, OSError, KeyError),

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from ..conftest import _server_unavailable
 from . import pgserver
-from .conftest import _server_unavailable
 
 
 def test_missing_binaries_are_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

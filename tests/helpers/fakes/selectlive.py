@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "selectronic"
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "selectronic"
 EMAIL = "owner@example.com"
 PASSWORD = "correct horse"
 SYSTEM = "1586"

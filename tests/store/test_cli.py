@@ -22,9 +22,9 @@ from custom_components.liveone.store.migrations import create_at_version
 from custom_components.liveone.vendors.demo import DemoSite, DemoSystem
 from custom_components.liveone.vendors.model import Batch, PointReading
 
-from .conftest import query_db
+from ..conftest import query_db
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 START = 1_755_352_800  # 2025-08-17 00:00 AEST (UTC+10)
 
 

@@ -19,8 +19,8 @@ from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.liveone.shared_store import DATA_SHARED_STORE, ISSUE_DATABASE_UNREACHABLE
 
-from . import pgserver
 from .conftest import NOON_LOCAL, query_db
+from .helpers import pgserver
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -26,8 +26,8 @@ from syrupy.assertion import SnapshotAssertion
 
 from custom_components.liveone.const import DOMAIN
 
-from .fakes.selectlive import EMAIL, PASSWORD, SYSTEM, FakeSelectLive, load_hfdata, serve_selectlive
-from .test_energy import assert_energy_dashboard_valid
+from ..helpers.fakes.selectlive import EMAIL, PASSWORD, SYSTEM, FakeSelectLive, load_hfdata, serve_selectlive
+from ..test_energy import assert_energy_dashboard_valid
 
 T0 = 1755437287  # the first real body's inverter time: 2025-08-17 13:28:07 UTC
 SOLAR = "sensor.daylesford_home_solar_power"

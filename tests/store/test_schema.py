@@ -15,7 +15,7 @@ from sqlalchemy.dialects import mysql, postgresql
 from custom_components.liveone.store.engine import create_engine
 from custom_components.liveone.store.migrations import migrate
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SHARED_SCHEMA = REPO.parent / "shared" / "spec" / "SCHEMA.md"
 SCHEMA_DOC = REPO / "docs" / "schema.md"
 

@@ -1,7 +1,7 @@
 """A throw-away PostgreSQL server for the store's tests, on 127.0.0.1 in a temporary directory.
 
-``scripts/test`` runs ``python -m tests.pgserver start DIR`` before pytest (it prints the server's URL,
-which it exports as ``LIVEONE_TEST_PG_URL``) and ``python -m tests.pgserver stop DIR`` afterwards. When
+``scripts/test`` runs ``python -m tests.helpers.pgserver start DIR`` before pytest (it prints the server's URL,
+which it exports as ``LIVEONE_TEST_PG_URL``) and ``python -m tests.helpers.pgserver stop DIR`` afterwards. When
 pytest runs without that variable, the ``pg_admin_url`` fixture starts a server of its own the same way.
 
 The server runs as the ``postgres`` user when we are root (``initdb`` refuses root), listens only on
@@ -191,7 +191,7 @@ def main(argv: Sequence[str]) -> int:
     return server_cli(
         argv,
         label="PostgreSQL",
-        module="tests.pgserver",
+        module="tests.helpers.pgserver",
         start=start,
         stop=stop,
         errors=(ServerError, OSError, KeyError),
