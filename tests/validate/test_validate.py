@@ -27,7 +27,10 @@ DOMAIN = "liveone"
 
 
 def _load_validator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("liveone_validate", REPO / "scripts" / "validate.py")
+    package = REPO / "scripts" / "liveone_validate"
+    spec = importlib.util.spec_from_file_location(
+        "liveone_validate", package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -568,7 +571,7 @@ def test_download_failure_is_a_finding(repo: Path, monkeypatch: pytest.MonkeyPat
     def fail(*args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(args, 1, "", "ERROR: Could not find a version (no network)")
 
-    monkeypatch.setattr(validate.subprocess, "run", fail)
+    monkeypatch.setattr(subprocess, "run", fail)
     report = validate.run(repo, only=["current_ha"], ha_cache=repo / "cache")
     assert any("could not download the newest homeassistant wheel" in f.message for f in report.findings)
 
@@ -580,7 +583,7 @@ def test_download_uses_a_future_python(repo: Path, monkeypatch: pytest.MonkeyPat
         seen.append(command)
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(validate.subprocess, "run", fake)
+    monkeypatch.setattr(subprocess, "run", fake)
     cache = repo / "cache"
     cache.mkdir()
     for version in ("2025.4.4", "2026.11.0", "2026.2.3"):
