@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator, Iterator
 from datetime import timedelta
+import logging
 import os
 from pathlib import Path
 import tempfile
@@ -29,6 +30,11 @@ import custom_components.liveone  # noqa: F401  (must come before Home Assistant
 from custom_components.liveone.const import DOMAIN
 
 from .helpers import mariadbserver, pgserver
+
+# The test plugin turns the sqlalchemy.engine logger up to INFO: every statement of the recorder's thread
+# then reaches the terminal between tests, hiding the progress and the failures. Its warnings and errors
+# still show (and are captured with each test's log).
+logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -27,7 +27,10 @@ DOMAIN = "liveone"
 
 
 def _load_validator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("liveone_validate", REPO / "scripts" / "validate.py")
+    package = REPO / "scripts" / "liveone_validate"
+    spec = importlib.util.spec_from_file_location(
+        "liveone_validate", package / "__init__.py", submodule_search_locations=[str(package)]
+    )
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
@@ -205,6 +208,48 @@ def test_hacs_missing(repo: Path) -> None:
     assert_found(repo, "manifest", r"is missing")
 
 
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("a.json", '{"a": [1]}', {"a": [1]}),
+        ("a.yaml", "a:\n  - 1\n", {"a": [1]}),
+        ("a.yaml", "", None),
+        ("a.toml", "[a]\nb = 1\n", {"a": {"b": 1}}),
+    ],
+)
+def test_loader_reads_each_format(tmp_path: Path, name: str, text: str, expected: object) -> None:
+    (tmp_path / name).write_text(text, encoding="utf-8")
+    report = validate.Report()
+    assert validate.load_data(tmp_path / name, report, "manifest") == expected
+    assert report.findings == []
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "pattern"),
+    [
+        ("a.json", b"{ not json", r"^is not valid JSON: "),
+        ("a.yaml", b"a: [1\n", r"^is not valid YAML: "),
+        ("a.toml", b"[a\n", r"^is not valid TOML: "),
+        ("a.json", b'{"a": "\xff"}', r"^is not valid JSON: .*utf-8"),
+    ],
+)
+def test_loader_reports_broken_files(tmp_path: Path, name: str, content: bytes, pattern: str) -> None:
+    (tmp_path / name).write_bytes(content)
+    report = validate.Report()
+    assert validate.load_data(tmp_path / name, report, "manifest", "where") is validate.Unreadable.BROKEN
+    assert [(f.check, f.path) for f in report.findings] == [("manifest", "where")]
+    assert re.search(pattern, report.findings[0].message), report.findings[0].message
+    # Without a report the file is still broken, and nothing is raised.
+    assert validate.load_data(tmp_path / name) is validate.Unreadable.BROKEN
+    assert validate.load_data(tmp_path / "absent.json", report) is validate.Unreadable.MISSING
+    assert len(report.findings) == 1
+
+
+def test_hacs_not_utf8(repo: Path) -> None:
+    (repo / "hacs.json").write_bytes(b'{"name": "\xff"}')
+    assert_found(repo, "manifest", r"is not valid JSON: .*utf-8")
+
+
 # ---- 2. translations ----------------------------------------------------------------------------------------
 
 
@@ -281,6 +326,92 @@ def test_service_strings_need_translations(repo: Path) -> None:
     messages = findings(repo, "translations")
     assert any("services.rebuild.name" in message for message in messages)
     assert any("services.rebuild.fields.days.name" in message for message in messages)
+
+
+# The config flow's steps may live in per-kind mixin classes anywhere in the package (sources/<kind>.py),
+# the domain's ConfigFlow class being composed of them: their strings are checked like the class's own.
+ACME_STEPS = (
+    "import voluptuous as vol\n"
+    "{base_import}"
+    "class {name}{bases}:\n"
+    "    async def async_step_acme(self, user_input=None):\n"
+    "        errors = {{}}\n"
+    "        if user_input is not None:\n"
+    '            errors["base"] = "acme_offline"\n'
+    "            return await self.async_step_acme_site()\n"
+    "        return self.async_show_form(\n"
+    '            step_id="acme", data_schema=vol.Schema({{vol.Required("acme_key"): str}}), errors=errors\n'
+    "        )\n"
+)
+
+
+def plant_acme_mixin(root: Path, *, nested: bool) -> None:
+    """Compose the config flow with an Acme mixin in sources/ (nested: a mixin of a mixin, deeper down)."""
+    sources = integration(root) / "sources"
+    (sources / "kinds").mkdir(parents=True)
+    (sources / "__init__.py").write_text("", encoding="utf-8")
+    (sources / "kinds" / "__init__.py").write_text("", encoding="utf-8")
+    if nested:
+        (sources / "kinds" / "acme.py").write_text(
+            ACME_STEPS.format(base_import="", name="AcmeStepsBase", bases=""), encoding="utf-8"
+        )
+        (sources / "acme.py").write_text(
+            ACME_STEPS.format(
+                base_import="from .kinds.acme import AcmeStepsBase\n",
+                name="AcmeSteps",
+                bases="(AcmeStepsBase)",
+            )
+            .replace("async_step_acme(", "async_step_acme_site(")
+            .replace('step_id="acme"', 'step_id="acme_site"')
+            .replace("await self.async_step_acme_site()", "await self.async_step_acme()"),
+            encoding="utf-8",
+        )
+    else:
+        (sources / "acme.py").write_text(
+            ACME_STEPS.format(base_import="", name="AcmeSteps", bases=""), encoding="utf-8"
+        )
+    edit(
+        integration(root) / "config_flow.py",
+        lambda text: text.replace(
+            "class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):",
+            "from .sources.acme import AcmeSteps\n\n\nclass LiveOneConfigFlow(AcmeSteps, ConfigFlow, domain=DOMAIN):",
+        ),
+    )
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_steps_in_mixins_need_translations(repo: Path, nested: bool) -> None:
+    plant_acme_mixin(repo, nested=nested)
+    messages = findings(repo, "translations")
+    expected = ["config.step.acme", "config.step.acme.data.acme_key", "config.error.acme_offline"]
+    if nested:
+        expected += ["config.step.acme_site", "config.step.acme_site.data.acme_key"]
+    for key in expected:
+        assert any(f"'{key}" in message for message in messages), (key, messages)
+    # Each finding names the mixin's own module and class, where the step is defined.
+    where = "sources/kinds/acme.py" if nested else "sources/acme.py"
+    assert any(where in message and "AcmeSteps" in message for message in messages), messages
+
+    def translate(data: dict[str, Any]) -> None:
+        for step in ("acme", "acme_site"):
+            data["config"]["step"][step] = {"title": "Acme", "data": {"acme_key": "Key"}}
+        data["config"]["error"]["acme_offline"] = "Acme is offline"
+
+    edit_json(en_json(repo), translate)
+    assert findings(repo, "translations") == []
+
+
+def test_steps_in_mixins_count_for_the_quality_scale(repo: Path) -> None:
+    """A step the flow gets from a mixin in a subpackage counts as the flow's own (reauth here)."""
+    flow = integration(repo) / "config_flow.py"
+    edit(flow, lambda text: text.replace("async def async_step_reauth(", "async def _moved_reauth("))
+    assert_found(repo, "quality_scale", r"reauthentication-flow is marked done, but the config flow has no")
+    plant_acme_mixin(repo, nested=True)
+    append(
+        integration(repo) / "sources" / "kinds" / "acme.py",
+        "    async def async_step_reauth(self, entry_data):\n        return await self._moved_reauth(entry_data)\n",
+    )
+    assert findings(repo, "quality_scale") == []
 
 
 # ---- 3. services --------------------------------------------------------------------------------------------
@@ -568,7 +699,7 @@ def test_download_failure_is_a_finding(repo: Path, monkeypatch: pytest.MonkeyPat
     def fail(*args: Any, **kwargs: Any) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(args, 1, "", "ERROR: Could not find a version (no network)")
 
-    monkeypatch.setattr(validate.subprocess, "run", fail)
+    monkeypatch.setattr(subprocess, "run", fail)
     report = validate.run(repo, only=["current_ha"], ha_cache=repo / "cache")
     assert any("could not download the newest homeassistant wheel" in f.message for f in report.findings)
 
@@ -580,7 +711,7 @@ def test_download_uses_a_future_python(repo: Path, monkeypatch: pytest.MonkeyPat
         seen.append(command)
         return subprocess.CompletedProcess(command, 0, "", "")
 
-    monkeypatch.setattr(validate.subprocess, "run", fake)
+    monkeypatch.setattr(subprocess, "run", fake)
     cache = repo / "cache"
     cache.mkdir()
     for version in ("2025.4.4", "2026.11.0", "2026.2.3"):
