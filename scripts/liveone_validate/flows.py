@@ -74,6 +74,17 @@ def flows(integration: Integration) -> list[Flow]:
                     if all(part[1] is not seen for _, seen in parts):
                         parts.append(part)
                         pending.extend(base_names(part[1]))
+            # Subclasses of the flow in the package are parts of it too: the integration composes its
+            # domain's flow class from the kinds' step mixins at run time (config_flow.compose_flow).
+            grown = True
+            while grown:
+                grown = False
+                names = {part[1].name for part in parts}
+                for other_module in integration.modules.values():
+                    for other in classes(other_module.tree):
+                        if names & set(base_names(other)) and all(other is not seen for _, seen in parts):
+                            parts.append((other_module, other))
+                            grown = True
             found.append(Flow(kind, tuple(parts)))
     return [
         flow

@@ -267,10 +267,6 @@ def en_json(root: Path) -> Path:
             lambda t: t["config"]["step"]["demo"]["data"].pop("backfill_days"),
             r"config.step.demo.data.backfill_days",
         ),
-        (
-            lambda t: t["config"]["step"]["user"]["menu_options"].pop("demo"),
-            r"config.step.user.menu_options.demo",
-        ),
         (lambda t: t["config"]["error"].pop("invalid_name"), r"lacks 'config.error.invalid_name'"),
         (
             lambda t: t["config"]["abort"].pop("already_configured"),
@@ -346,14 +342,25 @@ ACME_STEPS = (
 
 
 def plant_acme_mixin(root: Path, *, nested: bool) -> None:
-    """Compose the config flow with an Acme mixin in sources/ (nested: a mixin of a mixin, deeper down)."""
+    """Add an Acme step mixin in sources/ (nested: a mixin of a mixin, deeper down).
+
+    The integration composes its flow class from every subclass of its flow base at run time, so a
+    mixin deriving (however deeply) from ``LiveOneFlowBase`` is part of the domain's flow.
+    """
     sources = integration(root) / "sources"
-    (sources / "kinds").mkdir(parents=True)
-    (sources / "__init__.py").write_text("", encoding="utf-8")
-    (sources / "kinds" / "__init__.py").write_text("", encoding="utf-8")
+    (sources / "kinds").mkdir(parents=True, exist_ok=True)
+    for package in (sources, sources / "kinds"):
+        if not (package / "__init__.py").exists():
+            (package / "__init__.py").write_text("", encoding="utf-8")
+    flow_base = "from ..flow import LiveOneFlowBase\n"
     if nested:
         (sources / "kinds" / "acme.py").write_text(
-            ACME_STEPS.format(base_import="", name="AcmeStepsBase", bases=""), encoding="utf-8"
+            ACME_STEPS.format(
+                base_import="from ...flow import LiveOneFlowBase\n",
+                name="AcmeStepsBase",
+                bases="(LiveOneFlowBase)",
+            ),
+            encoding="utf-8",
         )
         (sources / "acme.py").write_text(
             ACME_STEPS.format(
@@ -368,15 +375,9 @@ def plant_acme_mixin(root: Path, *, nested: bool) -> None:
         )
     else:
         (sources / "acme.py").write_text(
-            ACME_STEPS.format(base_import="", name="AcmeSteps", bases=""), encoding="utf-8"
+            ACME_STEPS.format(base_import=flow_base, name="AcmeSteps", bases="(LiveOneFlowBase)"),
+            encoding="utf-8",
         )
-    edit(
-        integration(root) / "config_flow.py",
-        lambda text: text.replace(
-            "class LiveOneConfigFlow(ConfigFlow, domain=DOMAIN):",
-            "from .sources.acme import AcmeSteps\n\n\nclass LiveOneConfigFlow(AcmeSteps, ConfigFlow, domain=DOMAIN):",
-        ),
-    )
 
 
 @pytest.mark.parametrize("nested", [False, True])
@@ -403,7 +404,7 @@ def test_steps_in_mixins_need_translations(repo: Path, nested: bool) -> None:
 
 def test_steps_in_mixins_count_for_the_quality_scale(repo: Path) -> None:
     """A step the flow gets from a mixin in a subpackage counts as the flow's own (reauth here)."""
-    flow = integration(repo) / "config_flow.py"
+    flow = integration(repo) / "flow.py"
     edit(flow, lambda text: text.replace("async def async_step_reauth(", "async def _moved_reauth("))
     assert_found(repo, "quality_scale", r"reauthentication-flow is marked done, but the config flow has no")
     plant_acme_mixin(repo, nested=True)
@@ -781,7 +782,7 @@ def test_quality_scale_missing(repo: Path) -> None:
             r"PARALLEL_UPDATES is not set in sensor.py",
         ),
         (
-            "coordinator.py",
+            "runtime.py",
             lambda s: s.replace(
                 "type LiveOneConfigEntry = ConfigEntry[", "LiveOneConfigEntry = ConfigEntry["
             ),
@@ -803,12 +804,12 @@ def test_quality_scale_missing(repo: Path) -> None:
             r"no entity sets _attr_unique_id",
         ),
         (
-            "config_flow.py",
+            "flow.py",
             lambda s: re.sub(r"async_step_reauth\b", "async_step_relogin", s),
             r"no async_step_reauth\b",
         ),
         (
-            "config_flow.py",
+            "flow.py",
             lambda s: re.sub(r"async_step_reconfigure\b", "async_step_change", s),
             r"no async_step_reconfigure",
         ),

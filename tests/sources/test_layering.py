@@ -66,3 +66,14 @@ def test_the_layering_check_would_catch_a_shared_module_naming_a_kind(tmp_path: 
 def test_vendors_and_store_import_nothing_of_home_assistant(folder: str) -> None:
     for path in (PACKAGE / folder).rglob("*.py"):
         assert not any(name.split(".")[0] == "homeassistant" for name in _imports(path)), path
+
+
+def test_every_kind_in_the_menu_has_its_menu_label_and_first_step_strings() -> None:
+    """The first menu is built from the registry at run time, which the validator cannot read: check here."""
+    import json
+
+    strings = json.loads((PACKAGE / "translations" / "en.json").read_text())["config"]["step"]
+    for kind in registered():
+        if kind.flow is not None and kind.in_menu:
+            assert kind.vendor in strings["user"]["menu_options"], kind.vendor
+            assert kind.vendor in strings, kind.vendor
