@@ -1,4 +1,4 @@
-"""WebSocket commands: ``liveone/systems`` and ``liveone/history`` (BEHAVIOUR.md section 6).
+"""WebSocket commands: ``liveone/systems`` and ``liveone/history`` (docs/access.md#history).
 
 Errors come back as WebSocket errors, never as stack traces:
 

@@ -8,8 +8,9 @@ own code, after reading their rules), plus what those actions cannot see:
   services       services.yaml matches the registered services; every field has a selector
   icons          icons.json names only entity keys and services that exist
   blocking       no blocking call (sleep, sync HTTP, sync DB, file I/O) directly inside an ``async def``
-  traps          the known current-HA traps (spec/ARCHITECTURE.md): via_device, OptionsFlow assigning
-                 self.config_entry, async_forward_entry_setup, hass.helpers, asyncio.get_event_loop, ...
+  traps          the known current-HA traps (docs/architecture.md#two-home-assistant-versions): via_device,
+                 OptionsFlow assigning self.config_entry, async_forward_entry_setup, hass.helpers,
+                 asyncio.get_event_loop, ...
   quality_scale  quality_scale.yaml lists every rule; the claims that code can prove are checked
   brand          brand/ images exist, are valid PNGs and have the sizes HA's brands rules ask for
   current_ha     every homeassistant name the integration uses exists in the newest HA release and is

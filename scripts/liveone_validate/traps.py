@@ -19,7 +19,7 @@ from .core import (
     walk_calls,
 )
 
-# ---- 6a. current-HA traps (from spec/ARCHITECTURE.md) -------------------------------------------------------
+# ---- 6a. current-HA traps (docs/architecture.md#two-home-assistant-versions) ----
 
 
 def check_traps(integration: Integration, report: Report) -> None:

@@ -1,4 +1,4 @@
-"""Who may see and change which system: the ``user_systems`` table (BEHAVIOUR.md section 6).
+"""Who may see and change which system: the ``user_systems`` table (docs/access.md#who-sees-what).
 
 The user ids are Home Assistant user ids (the documented column is still called ``clerk_user_id``).
 A row gives one user one role on one system:
@@ -14,7 +14,7 @@ A row gives one user one role on one system:
 
 Home Assistant administrators need no row: the integration treats them as able to do everything.
 
-The policy (BEHAVIOUR.md section 6) lives here, free of Home Assistant, so that every door (WebSocket,
+The policy (docs/access.md#who-sees-what) lives here, free of Home Assistant, so that every door (WebSocket,
 HTTP view, service actions) asks the store the same question and each check-and-change is one
 transaction. A :class:`Caller` is plain data (a user id and whether the user is a Home Assistant
 administrator; no user id is Home Assistant itself, as for automations, which administrators write):

@@ -1,12 +1,12 @@
-"""The store's tables, exactly as SCHEMA.md documents them, built for any schema version.
+"""The store's tables, exactly as docs/schema.md documents them, built for any schema version.
 
 The tables are described once, by :func:`build_metadata`, which takes the schema version so that a
 migration can create the tables of an older version (for tests) and add what a newer version brings
 without a second copy of the table definitions.
 
-Additions to SCHEMA.md (it refers to them without defining them, or has no home for them):
+Additions to docs/schema.md (listed, with their reasons, in docs/schema-extensions.md):
 
-* ``sessions``: one row per poll or push (BEHAVIOUR.md section 4).
+* ``sessions``: one row per poll or push (docs/schema-extensions.md#sessions).
 * ``point_readings_agg_5m``: 5-minute aggregates of ``point_readings``.
 * ``readings.<flow>_wh_interval``: the interval energies a vendor pushes (Fronius) so that the
   aggregation's "pushed Wh" rule can be recomputed from stored rows (late data, rebuilds).
@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from ..vendors.model import FLOWS, POWER_NAMES
 
 # Version 1 is the schema as the documented system had it; version 2 adds the interval-energy columns
-# SCHEMA.md marks MISSING, the pushed interval energies on readings, and point_readings_agg_5m.
+# docs/schema.md marks MISSING, the pushed interval energies on readings, and point_readings_agg_5m.
 SCHEMA_VERSION = 2
 
 SERVER_DIALECTS = ("postgresql", "mysql", "mariadb")

@@ -1,4 +1,4 @@
-"""Hourly energy per flow, for Home Assistant's long-term statistics (BEHAVIOUR.md section 6).
+"""Hourly energy per flow, for Home Assistant's long-term statistics (docs/access.md#long-term-statistics).
 
 This is the query layer behind ``custom_components/liveone/statistics.py``; it imports nothing from Home
 Assistant and reads only ``readings_agg_5m``: the hours through its ``(system_id, interval_end)`` index,
