@@ -176,6 +176,13 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
     async def _async_prepare(self) -> None:
         """Prepare the source before the first update (log in, resume state, backfill)."""
 
+    async def _async_update_data(self) -> LiveOneData | None:
+        """Show what is shown, else the newest stored reading: a push or derived system is never asked.
+
+        Runs at setup and for ``poll_now``; :class:`PollingCoordinator` asks its vendor instead.
+        """
+        return self.data or await self._async_stored_data()
+
     # ---- storing
 
     async def _async_store(self, started: float, batch: Batch) -> BatchResult | None:
@@ -361,13 +368,9 @@ class PushCoordinator(LiveOneCoordinator):
         info: SystemInfo,
     ) -> None:
         """Set up a coordinator that never polls."""
-        super().__init__(hass, entry, store, system_id, info=info, update_interval=None)
+        super().__init__(hass, entry, store, system_id, info=info)
         self._unsub_silence: CALLBACK_TYPE | None = None
         self._silent = False
-
-    async def _async_update_data(self) -> LiveOneData | None:
-        """Show the newest stored reading (setup, ``poll_now``): a push system is never asked."""
-        return self.data or await self._async_stored_data()
 
     async def async_receive(self, batch: Batch) -> BatchResult | None:
         """Store a pushed batch and show its newest reading; return the write's result."""
@@ -412,25 +415,9 @@ class DerivedCoordinator(LiveOneCoordinator):
 
     cause: ClassVar[str] = "DERIVED"
 
-    def __init__(
-        self,
-        hass: HomeAssistant,
-        entry: LiveOneConfigEntry,
-        store: Store,
-        system_id: int,
-        *,
-        info: SystemInfo,
-    ) -> None:
-        """Set up a coordinator that never polls."""
-        super().__init__(hass, entry, store, system_id, info=info, update_interval=None)
-
     @abstractmethod
     async def _async_derive(self, source_system_id: int, result: BatchResult) -> Batch:
         """Return what a source's write changes in this system (readings or 5-minute intervals)."""
-
-    async def _async_update_data(self) -> LiveOneData | None:
-        """Show the newest stored reading (setup, ``poll_now``): a derived system is never asked."""
-        return self.data or await self._async_stored_data()
 
     async def async_source_written(self, source_system_id: int, result: BatchResult) -> BatchResult | None:
         """Derive and store this system's data after a source's write; return this write's result."""
