@@ -170,7 +170,9 @@ def _dump(engine: sa.Engine, system_id: int) -> tuple[list[dict[str, Any]], list
 
 def _write(engine: sa.Engine, system_id: int, readings: list[Reading], now: int) -> writer.WriteResult:
     with engine.begin() as conn:
-        return writer.write_readings(conn, system_id, readings, received_time=now, now=now)
+        # Received no earlier than the newest reading: a reading ahead of its receipt would be refused.
+        received = max([now, *(int(r.inverter_time) for r in readings)])
+        return writer.write_readings(conn, system_id, readings, received_time=received, now=now)
 
 
 # ------------------------------------------------------------------------------------------------

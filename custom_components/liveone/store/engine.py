@@ -79,6 +79,8 @@ def describe_error(err: BaseException, url: str | URL) -> str:
     text = str(cause)
     for marker in ("[SQL:", "[parameters:", "(Background on this error"):
         text = text.split(marker, 1)[0]
+    # PostgreSQL's later lines quote the statement (``LINE 1: SELECT ...``) with its values.
+    text = next((line for line in text.splitlines() if line.strip()), "")
     reason = scrub(text, url).strip() or type(cause).__name__
     if len(reason) > MAX_REASON_CHARS:
         reason = reason[: MAX_REASON_CHARS - 3] + "..."
