@@ -18,21 +18,23 @@ from pathlib import Path
 import time
 from typing import Any, Final
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import PointReading, Reading
 from . import aggregate, points, systems as systems_mod, writer
 from .engine import connect, default_url, describe_error, error_details, redact_url
-from .errors import StoreError
+from .errors import StoreDamaged, StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
+from .recovery import is_damage, sqlite_file
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
 
 __all__ = [
     "PointWriteResult",
     "Store",
+    "StoreDamaged",
     "StoreError",
     "StoredReading",
     "SystemInfo",
@@ -62,6 +64,11 @@ def _refused_by_store(err: Exception) -> bool:
     return tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR)
 
 
+def _file_name(url: str | URL) -> str | None:
+    path = sqlite_file(url)
+    return None if path is None else str(path)
+
+
 class Store:
     """One database and the worker thread that does all of its work."""
 
@@ -70,6 +77,7 @@ class Store:
         self._engine = engine
         self._executor = executor
         self._closed = False
+        self._damage_listeners: list[Callable[[StoreDamaged], None]] = []
 
     @property
     def url(self) -> str:
@@ -108,7 +116,12 @@ class Store:
             await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
             if isinstance(err, SQLAlchemyError | SchemaTooNewError):
                 reason = describe_error(err, url)
-                raise StoreError(f"cannot open the store at {redact_url(url)}: {reason}") from err
+                message = f"cannot open the store at {redact_url(url)}: {reason}"
+                if is_damage(err):
+                    raise StoreDamaged(message, _file_name(url)) from err
+                raise StoreError(message) from err
+            if isinstance(err, StoreError) and err.__cause__ is not None and is_damage(err.__cause__):
+                raise StoreDamaged(str(err), _file_name(url)) from err.__cause__
             raise
         _LOGGER.debug("LiveOne store open at %s", redact_url(url))
         return cls(engine, executor)
@@ -160,9 +173,21 @@ class Store:
             # a failure below must not escape as anything the callers do not handle.
             url = self._engine.url
             _LOGGER.debug("Store operation failed on %s: %s", redact_url(url), error_details(err, url))
-            raise StoreError(
-                f"store operation failed on {redact_url(url)}: {describe_error(err, url)}"
-            ) from err
+            message = f"store operation failed on {redact_url(url)}: {describe_error(err, url)}"
+            if is_damage(err):
+                damaged = StoreDamaged(message, _file_name(url))
+                for listener in list(self._damage_listeners):
+                    listener(damaged)
+                raise damaged from err
+            raise StoreError(message) from err
+
+    def add_damage_listener(self, listener: Callable[[StoreDamaged], None]) -> Callable[[], None]:
+        """Call ``listener`` (in the caller's event loop) whenever a transaction finds the file damaged.
+
+        Returns a function that removes the listener.
+        """
+        self._damage_listeners.append(listener)
+        return lambda: self._damage_listeners.remove(listener)
 
     # The units of work the integration uses. Each is one transaction.
 
