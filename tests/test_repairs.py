@@ -240,3 +240,36 @@ def test_server_database_is_never_judged_damaged() -> None:
     )
     assert is_damage(ValueError("file is not a database")) is False
     assert is_damage(sqlite3.DatabaseError("file is not a database")) is True
+
+
+async def test_fix_flow_reports_a_new_store_that_cannot_open(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from custom_components.liveone.shared_store import async_report_damaged
+    from custom_components.liveone.store import StoreError
+
+    assert await async_setup_component(hass, "repairs", {})
+    async_report_damaged(hass, StoreDamaged("damaged", str(tmp_path / "liveone.db")))
+
+    async def _refuse(url: str) -> Store:
+        raise StoreError(f"cannot open the store at {url}: disk full")
+
+    monkeypatch.setattr(Store, "async_open", _refuse)
+    result = await _fix(hass, hass_client)
+    assert (result["type"], result["reason"]) == ("abort", "open_failed")
+    assert "disk full" in str(result["description_placeholders"])
+    # The damaged file was moved aside all the same (and kept).
+    assert _corrupt_names(tmp_path)
+    assert init_integration.state is ConfigEntryState.NOT_LOADED
+
+
+async def test_only_an_sqlite_store_is_moved_aside(hass: HomeAssistant) -> None:
+    from custom_components.liveone.shared_store import async_move_damaged_store_aside, async_set_store_url
+
+    async_set_store_url(hass, "postgresql://liveone:secret@db/liveone")
+    with pytest.raises(ValueError, match="not an SQLite file"):
+        await async_move_damaged_store_aside(hass)

@@ -122,6 +122,9 @@ async def async_move_damaged_store_aside(hass: HomeAssistant) -> list[str]:
     if path is None:
         raise ValueError("the LiveOne store is not an SQLite file")
     async with shared.lock:
+        if shared.unsub_stop is not None:  # still open for some user: close it all the same
+            shared.unsub_stop()
+            shared.unsub_stop = None
         await _async_close(shared)
         moved = await hass.async_add_executor_job(move_aside, path)
     LOGGER.warning("Moved the damaged LiveOne store aside: %s", ", ".join(str(p) for p in moved))
