@@ -41,7 +41,7 @@ from .const import (
     LOGGER,
 )
 from .store import BatchResult, Store, StoreError, SystemInfo
-from .vendors.model import AuthError, Batch, RateLimited, Reading, VendorError
+from .vendors.model import AuthError, Batch, RateLimited, Reading, VendorError, time_problem
 
 if TYPE_CHECKING:
     from .runtime import LiveOneConfigEntry
@@ -237,7 +237,10 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
 
     def _newer(self, batch: Batch) -> LiveOneData | None:
         """Return the batch's newest reading as data when it is newer than what is shown, else ``None``."""
-        newest = max(batch.readings, key=lambda reading: reading.inverter_time, default=None)
+        # Only a reading the store accepts may become the entities' newest (not one from 2036).
+        now = dt_util.utcnow().timestamp()
+        accepted = (reading for reading in batch.readings if time_problem(reading.inverter_time, now) is None)
+        newest = max(accepted, key=lambda reading: reading.inverter_time, default=None)
         current = self.data
         if newest is not None and (current is None or newest.inverter_time > current.reading.inverter_time):
             return LiveOneData(reading=newest.normalized(), received_time=dt_util.utcnow())

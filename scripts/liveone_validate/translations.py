@@ -346,6 +346,12 @@ def check_translations(integration: Integration, report: Report) -> None:
     strings = code_strings(integration, report)
     for key, where in sorted(strings.required.items()):
         value = _lookup(data, key)
+        if key.startswith("issues.") and key.split(".")[1] in ("step", "abort", "error"):
+            # A repair flow's strings live under the issue it fixes: issues.<issue>.fix_flow.<rest>.
+            issues = data.get("issues")
+            rest = key.removeprefix("issues.")
+            found = [_lookup(issue, f"fix_flow.{rest}") for issue in (issues or {}).values()]
+            value = next((v for v in found if isinstance(v, str)), value)
         # A step may have no title when it has a description; an options step only needs to exist.
         if key.endswith(".title") and ".step." in key:
             step = _lookup(data, key.removesuffix(".title"))

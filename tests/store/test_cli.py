@@ -104,6 +104,28 @@ def test_aggregate_without_readings_and_bad_range(store_url: str, capsys: pytest
         ('{"system_id": 1, "inverter_time": 1.5}', "line 2: inverter_time must be a whole number"),
         ('{"system_id": "1", "inverter_time": 1}', "line 2: system_id must be an integer"),
         ('{"system_id": 9, "inverter_time": 1}', "line 2: no system with id 9"),
+        # What the store would not keep stops the run too, so a file that passes is stored whole.
+        (
+            f'{{"system_id": 1, "inverter_time": {START + 60}, "solar_w": 1e300}}',
+            "line 2: solar_w=1e+300: outside -1e+09 .. 1e+09",
+        ),
+        (
+            f'{{"system_id": 1, "inverter_time": {START + 60}, "battery_soc": 140}}',
+            "line 2: battery_soc=140: outside 0 .. 100",
+        ),
+        (
+            f'{{"system_id": 1, "inverter_time": {START + 60}, "load_kwh_total": -2}}',
+            "line 2: load_kwh_total=-2: outside 0 .. 1e+12",
+        ),
+        ('{"system_id": 1, "inverter_time": -86400}', "line 2: inverter_time=-86400: before 2000-01-01"),
+        (
+            f'{{"system_id": 1, "inverter_time": {START * 1000}}}',
+            "more than a day after it was received (milliseconds?)",
+        ),
+        (
+            '{"system_id": 1, "inverter_time": 4102444800}',
+            "line 2: inverter_time=4102444800: more than a day",
+        ),
     ],
 )
 def test_bad_line_stops_before_anything_is_written(
@@ -116,6 +138,35 @@ def test_bad_line_stops_before_anything_is_written(
     assert main(["--db", db_url, "ingest", str(path)]) == 1
     assert message in capsys.readouterr().err
     assert query_db(db_url, "SELECT count(*) FROM readings") == [(0,)]
+
+
+def test_database_failure_after_validation_names_the_lines_and_resumes(
+    db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The database fails on the third batch: the message says where, what was committed, and how to resume."""
+    monkeypatch.setattr("custom_components.liveone.store.cli.INGEST_BATCH", 100)
+    assert main(["--db", db_url, "add-system", "--vendor", "demo", "--site", "cli"]) == 0
+    lines = _write_demo_day(tmp_path / "day.jsonl", 1)
+    path = db_url.removeprefix("sqlite:///")
+    failing = START + 250 * 60  # in the third batch of 100 (lines 201-300)
+    with sqlite3.connect(path) as conn:
+        # A real failure inside the database, as a disk error or a lost server would give.
+        conn.execute(
+            f"CREATE TRIGGER fail BEFORE INSERT ON readings WHEN NEW.inverter_time = {failing}"
+            " BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+        )
+    assert main(["--db", db_url, "ingest", str(tmp_path / "day.jsonl")]) == 1
+    err = capsys.readouterr().err
+    assert "writing lines 201-300 (system 1) failed: " in err
+    assert "disk I/O error" in err
+    assert "200 new readings were committed before them; run the same command again to resume" in err
+    assert len(err.strip().splitlines()) == 1
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(200,)]
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP TRIGGER fail")
+    assert main(["--db", db_url, "ingest", str(tmp_path / "day.jsonl")]) == 0
+    assert f"ingested {lines - 200} new readings of {lines} lines" in capsys.readouterr().out
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(lines,)]
 
 
 def test_missing_file_is_an_error(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:

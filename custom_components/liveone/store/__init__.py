@@ -14,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 import functools
 import logging
+from pathlib import Path
 import time
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import Batch, Interval, PointReading, Reading
@@ -42,10 +43,11 @@ from .access import (
     VisibleSystem,
 )
 from .batch import BatchResult
-from .engine import connect, default_url, describe_error, redact_url, scrub
-from .errors import StoreError
+from .engine import connect, default_url, describe_error, error_details, redact_url
+from .errors import StoreDamaged, StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
+from .recovery import is_damage, sqlite_file
 from .statistics import EnergyHours
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
@@ -58,6 +60,7 @@ __all__ = [
     "OwnerRequiredError",
     "PointWriteResult",
     "Store",
+    "StoreDamaged",
     "StoreError",
     "StoredReading",
     "SystemGrant",
@@ -72,6 +75,30 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 
+_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent.parent)
+
+
+def _refused_by_store(err: Exception) -> bool:
+    """Whether ``err`` is a ``ValueError`` / ``LookupError`` / ``PermissionError`` raised by LiveOne's own code.
+
+    The store's functions refuse bad requests that way (an unknown system, a bad history range, a
+    viewer asking to change a system) and
+    their callers answer the user with it. The same types raised inside SQLAlchemy or a driver (NaN
+    into an INTEGER, an int too large) are store failures.
+    """
+    if not isinstance(err, ValueError | LookupError | PermissionError):
+        return False
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR)
+
+
+def _file_name(url: str | URL) -> str | None:
+    path = sqlite_file(url)
+    return None if path is None else str(path)
+
+
 class Store:
     """One database and the worker thread that does all of its work."""
 
@@ -80,6 +107,7 @@ class Store:
         self._engine = engine
         self._executor = executor
         self._closed = False
+        self._damage_listeners: list[Callable[[StoreDamaged], None]] = []
 
     @property
     def url(self) -> str:
@@ -118,7 +146,12 @@ class Store:
             await loop.run_in_executor(None, functools.partial(executor.shutdown, wait=True))
             if isinstance(err, SQLAlchemyError | SchemaTooNewError):
                 reason = describe_error(err, url)
-                raise StoreError(f"cannot open the store at {redact_url(url)}: {reason}") from err
+                message = f"cannot open the store at {redact_url(url)}: {reason}"
+                if is_damage(err):
+                    raise StoreDamaged(message, _file_name(url)) from err
+                raise StoreError(message) from err
+            if isinstance(err, StoreError) and err.__cause__ is not None and is_damage(err.__cause__):
+                raise StoreDamaged(str(err), _file_name(url)) from err.__cause__
             raise
         _LOGGER.debug("LiveOne store open at %s", redact_url(url))
         return cls(engine, executor)
@@ -149,7 +182,11 @@ class Store:
     async def async_transaction[T](self, func: Callable[..., T], *args: Any) -> T:
         """Run ``func(connection, *args)`` in one transaction on the worker thread.
 
-        A database error rolls the whole transaction back and is raised as :class:`StoreError`.
+        Any failure rolls the whole transaction back and is raised as :class:`StoreError` (except a
+        ``ValueError``, ``LookupError`` or ``PermissionError`` the store's own code raises to refuse a
+        request), whose
+        message is one line: the redacted URL and the database's reason. The statement and its
+        parameters are logged at debug level only.
         """
 
         def _work() -> T:
@@ -158,8 +195,30 @@ class Store:
 
         try:
             return await self.async_run(_work)
-        except SQLAlchemyError as err:
-            raise StoreError(f"store operation failed: {scrub(str(err), self._engine.url)}") from err
+        except StoreError:
+            raise
+        except Exception as err:
+            if _refused_by_store(err):
+                raise  # a request the store's own code refuses: the caller's error, not the store's
+            # Not only the database's errors: a driver refusing a value (ValueError, OverflowError) or
+            # a failure below must not escape as anything the callers do not handle.
+            url = self._engine.url
+            _LOGGER.debug("Store operation failed on %s: %s", redact_url(url), error_details(err, url))
+            message = f"store operation failed on {redact_url(url)}: {describe_error(err, url)}"
+            if is_damage(err):
+                damaged = StoreDamaged(message, _file_name(url))
+                for listener in list(self._damage_listeners):
+                    listener(damaged)
+                raise damaged from err
+            raise StoreError(message) from err
+
+    def add_damage_listener(self, listener: Callable[[StoreDamaged], None]) -> Callable[[], None]:
+        """Call ``listener`` (in the caller's event loop) whenever a transaction finds the file damaged.
+
+        Returns a function that removes the listener.
+        """
+        self._damage_listeners.append(listener)
+        return lambda: self._damage_listeners.remove(listener)
 
     # The units of work the integration uses. Each is one transaction.
 

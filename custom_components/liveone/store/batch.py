@@ -90,6 +90,7 @@ def record_batch(
         rows_written=rows_written + values_written,
         last_response=batch.raw,
         now=stamp,
+        problems=readings.problems,
     )
     return BatchResult(
         rows_written=rows_written,

@@ -29,7 +29,7 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ..vendors.model import READING_FIELDS, Reading
+from ..vendors.model import READING_FIELDS, Reading, time_problem
 from . import Store, StoreError, SystemInfo
 from .aggregate import interval_end_of, local_day
 from .copy import copy_store
@@ -47,16 +47,29 @@ class InputError(ValueError):
     """A line of an ingest file is not a valid reading."""
 
 
+class IngestError(StoreError):
+    """The database failed after the file was validated: some batches may already be committed."""
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedLine:
     """One valid line of an ingest file."""
 
     system_id: int
     reading: Reading
+    number: int = 0
+    """The line's number in the file (from 1)."""
 
 
-def parse_line(text: str, number: int, known_systems: set[int] | None = None) -> ParsedLine | None:
-    """Parse one JSON line (``None`` for a blank line); raise :class:`InputError` naming the problem."""
+def parse_line(
+    text: str, number: int, known_systems: set[int] | None = None, received_time: float | None = None
+) -> ParsedLine | None:
+    """Parse one JSON line (``None`` for a blank line); raise :class:`InputError` naming the problem.
+
+    A line passes only if the store would keep all of it: its time must be plausible for a reading
+    received at ``received_time`` (default: now) and no value may be one the store drops
+    (:meth:`Reading.checked`, the check every write applies), so a file that passes is stored whole.
+    """
     if not text.strip():
         return None
     try:
@@ -88,13 +101,22 @@ def parse_line(text: str, number: int, known_systems: set[int] | None = None) ->
         raise InputError(f"line {number}: system_id must be an integer")
     if known_systems is not None and system_id not in known_systems:
         raise InputError(f"line {number}: no system with id {system_id} (add it with add-system)")
-    return ParsedLine(system_id=system_id, reading=Reading(**values))
+    reading = Reading(**values)
+    refused = time_problem(reading.inverter_time, time.time() if received_time is None else received_time)
+    if refused is not None:
+        raise InputError(f"line {number}: {refused}")
+    dropped = reading.checked()[1]
+    if dropped:
+        raise InputError(f"line {number}: {'; '.join(dropped)}")
+    return ParsedLine(system_id=system_id, reading=reading, number=number)
 
 
-def iter_file(stream: TextIO, known_systems: set[int] | None = None) -> Iterator[ParsedLine]:
+def iter_file(
+    stream: TextIO, known_systems: set[int] | None = None, received_time: float | None = None
+) -> Iterator[ParsedLine]:
     """Yield the valid lines of a JSON-lines file, raising at the first invalid one."""
     for number, text in enumerate(stream, start=1):
-        parsed = parse_line(text, number, known_systems)
+        parsed = parse_line(text, number, known_systems, received_time)
         if parsed is not None:
             yield parsed
 
@@ -116,22 +138,39 @@ def _reading_span(conn: Connection, system_id: int) -> tuple[int, int] | None:
 
 async def _ingest(store: Store, path: Path, out: TextIO) -> int:
     known = await store.async_transaction(_known_systems)
+    # Every reading counts as received now: the validation and the store's own check then agree.
+    received = int(time.time())
     # First pass: validate everything, so a bad line stops the run before anything is written.
     with path.open(encoding="utf-8") as stream:
-        count = sum(1 for _ in iter_file(stream, known))
+        count = sum(1 for _ in iter_file(stream, known, received))
     written = 0
     started = time.monotonic()
-    batches: dict[int, list[Reading]] = {}
+    batches: dict[int, list[ParsedLine]] = {}
+
+    async def _write(system_id: int, batch: list[ParsedLine]) -> int:
+        try:
+            result = await store.async_write_readings(
+                system_id, [parsed.reading for parsed in batch], received_time=received
+            )
+        except StoreError as err:
+            first, last = batch[0].number, batch[-1].number
+            raise IngestError(
+                f"writing lines {first}-{last} (system {system_id}) failed: {err}. {written} new readings"
+                " were committed before them; run the same command again to resume (stored readings"
+                " are skipped)"
+            ) from err
+        return result.rows_written
+
     with path.open(encoding="utf-8") as stream:
-        for parsed in iter_file(stream, known):
+        for parsed in iter_file(stream, known, received):
             batch = batches.setdefault(parsed.system_id, [])
-            batch.append(parsed.reading)
+            batch.append(parsed)
             if len(batch) >= INGEST_BATCH:
-                written += (await store.async_write_readings(parsed.system_id, batch)).rows_written
+                written += await _write(parsed.system_id, batch)
                 batches[parsed.system_id] = []
     for system_id, batch in batches.items():
         if batch:
-            written += (await store.async_write_readings(system_id, batch)).rows_written
+            written += await _write(system_id, batch)
     elapsed = time.monotonic() - started
     out.write(f"ingested {written} new readings of {count} lines in {elapsed:.1f} s\n")
     return 0
