@@ -16,7 +16,7 @@ from sqlalchemy.engine import Connection
 
 from custom_components.liveone.store import Store, StoreError, SystemInfo
 from custom_components.liveone.store.engine import MAX_REASON_CHARS, describe_error
-from custom_components.liveone.vendors.model import Reading
+from custom_components.liveone.vendors.model import Batch, Reading
 
 from .conftest import NOON
 
@@ -98,12 +98,16 @@ async def test_locked_sqlite_database_gives_a_short_message(tmp_path: Path) -> N
         other.execute("BEGIN EXCLUSIVE")
         batch = [Reading(inverter_time=NOON + 60 * n, solar_w=n) for n in range(200)]
         with pytest.raises(StoreError) as raised:
-            await store.async_record_poll(system_id, "demo", batch, started=NOON, now=NOON + 86400)
+            await store.async_record_batch(
+                system_id, "demo", Batch(readings=tuple(batch)), started=NOON, now=NOON + 86400
+            )
         message = str(raised.value)
         assert message == f"store operation failed on {url}: database is locked"
         other.execute("ROLLBACK")
         # Nothing partial was stored, and the next write succeeds.
-        result = await store.async_record_poll(system_id, "demo", batch, started=NOON, now=NOON + 86400)
+        result = await store.async_record_batch(
+            system_id, "demo", Batch(readings=tuple(batch)), started=NOON, now=NOON + 86400
+        )
         assert result.rows_written == 200
     finally:
         other.close()

@@ -7,7 +7,7 @@ import math
 import sqlalchemy as sa
 
 from custom_components.liveone.store import Store, SystemInfo
-from custom_components.liveone.vendors.model import Reading
+from custom_components.liveone.vendors.model import Batch, Reading
 
 from .conftest import NOON
 
@@ -35,7 +35,9 @@ async def test_poll_with_bad_values_stores_the_rest_and_says_what_was_dropped(st
             Reading(inverter_time=RECEIVED + 10 * 365 * 86400, solar_w=5.0),  # ten years ahead
             Reading(inverter_time=NOON + 180, solar_w=400.0),
         ]
-        result = await store.async_record_poll(system_id, "demo", batch, started=RECEIVED - 1, now=RECEIVED)
+        result = await store.async_record_batch(
+            system_id, "demo", Batch(readings=tuple(batch)), started=RECEIVED - 1, now=RECEIVED
+        )
         assert result.rows_written == 4
         assert len(result.problems) == 9
         rows = await _rows(

@@ -33,11 +33,13 @@ class BatchResult:
     """What the monitoring-point values stored; ``None`` when the batch had none."""
     session_id: int
     """The ``sessions`` row of this poll."""
+    problems: tuple[str, ...] = ()
+    """Values dropped and readings refused by the store's check (also in the session's ``error``)."""
 
     @property
     def write_result(self) -> writer.WriteResult:
         """The readings-and-intervals part, as :class:`.writer.WriteResult` (what older callers take)."""
-        return writer.WriteResult(self.rows_written, self.intervals, self.days)
+        return writer.WriteResult(self.rows_written, self.intervals, self.days, self.problems)
 
 
 def record_batch(
@@ -98,4 +100,5 @@ def record_batch(
         days=tuple(sorted({*readings.days, *vendor.days})),
         points=point_result,
         session_id=session_id,
+        problems=readings.problems,
     )
