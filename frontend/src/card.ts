@@ -94,6 +94,9 @@ export class LiveOneHistoryCard extends LitElement {
   }
 
   static override styles = css`
+    :host {
+      display: block;
+    }
     ha-card,
     .card {
       display: block;

@@ -150,6 +150,12 @@ export class LiveOneChart extends LitElement {
       },
     };
     this.plot = new uPlot(options, data as uPlot.AlignedData, target);
+    // The band edges (min and max) have no legend entry of their own: the average's entry stands for them.
+    const rows = this.plot.root.querySelectorAll<HTMLElement>(".u-legend .u-series");
+    metrics.forEach((metric, index) => {
+      const row = rows[index + 1];
+      if (row && /\.power\.(min|max)$/.test(metric)) row.style.display = "none";
+    });
     this.dataset["slots"] = String(columns.x.length);
     this.dataset["drawn"] = String(performance.now());
     this.dispatchEvent(new CustomEvent("liveone-chart-drawn", { bubbles: true, composed: true }));
@@ -173,8 +179,8 @@ export class LiveOneChart extends LitElement {
         const min = columns.values.get(`${power.name}.power.min`);
         if (max && min) {
           const at = series.length;
-          series.push({ label: `${power.label} max`, stroke: alpha(color, 0.25), width: 0, scale: "W", show: true, legend: false } as uPlot.Series);
-          series.push({ label: `${power.label} min`, stroke: alpha(color, 0.25), width: 0, scale: "W", legend: false } as uPlot.Series);
+          series.push({ label: `${power.label} max`, stroke: alpha(color, 0.25), width: 0, scale: "W", points: { show: false } });
+          series.push({ label: `${power.label} min`, stroke: alpha(color, 0.25), width: 0, scale: "W", points: { show: false } });
           data.push(max, min);
           metrics.push(`${power.name}.power.max`, `${power.name}.power.min`);
           bands.push({ series: [at, at + 1], fill: alpha(color, 0.15) });

@@ -68,7 +68,9 @@ export class LiveOnePanel extends LitElement {
     this.customFrom = "";
     this.customTo = "";
     this.addEventListener("liveone-chart-drawn", (event) => {
-      if (this.timeToChart === undefined && (event.target as HTMLElement).classList.contains("power")) {
+      // The chart sits in <liveone-history>'s shadow root: the event's target is retargeted to it.
+      const chart = event.composedPath()[0] as HTMLElement | undefined;
+      if (this.timeToChart === undefined && chart?.classList?.contains("power")) {
         this.timeToChart = performance.now() - this.openedAt;
         this.dataset["timeToChart"] = this.timeToChart.toFixed(1);
       }
