@@ -141,11 +141,29 @@ class Pages:
         self.contexts.clear()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item (the pages fixture screenshots failed tests)."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
 @pytest.fixture
-def pages(ha: HomeAssistantProcess, browser: Any) -> Iterator[Pages]:
+def pages(
+    ha: HomeAssistantProcess, browser: Any, artifacts: Path, request: pytest.FixtureRequest
+) -> Iterator[Pages]:
     """Pages for one test; the test fails if any page logged an error to its console."""
     opened = Pages(ha, browser)
     yield opened
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        for n, context in enumerate(opened.contexts):
+            for m, page in enumerate(context.pages):
+                with suppress(Exception):
+                    page.screenshot(
+                        path=str(artifacts / f"FAILED-{request.node.name}-{n}-{m}.png"), full_page=True
+                    )
     opened.close()
     assert not opened.errors, "the browser console reported errors:\n" + "\n".join(opened.errors)
 

@@ -288,10 +288,9 @@ def test_card_renders_in_a_dashboard(ha: HomeAssistantProcess, pages: Pages, sho
     ha.call(_dashboard)
     page = pages.open("/liveone-cards/0")
     card = page.locator("liveone-history-card")
-    card.first.wait_for(timeout=60_000)
-    assert card.count() == 2
     page.locator("liveone-history-card liveone-chart.power canvas").first.wait_for(timeout=60_000)
     page.locator("liveone-history-card liveone-chart.energy canvas").first.wait_for(timeout=60_000)
+    assert card.count() == 2
     titles = page.locator("liveone-history-card .title").all_inner_texts()
     assert titles == ["Demo Home: power (24 hours)", "A week of energy"]
     slots = page.evaluate(
