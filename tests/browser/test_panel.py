@@ -300,3 +300,29 @@ def test_card_renders_in_a_dashboard(ha: HomeAssistantProcess, pages: Pages, sho
     )
     assert slots == 288
     shoot(page, "card-dashboard")
+
+
+def test_empty_and_removed_states(ha: HomeAssistantProcess, pages: Pages, shoot: Any) -> None:
+    """No data is said in words; so is a system removed while its history is on screen (runs last)."""
+    beach = ha.systems["Beach House"]
+    empty = pages.open(
+        f"/liveone?{urlencode({'system': beach, 'range': 'custom', 'from': '2025-01-01', 'to': '2025-01-02'})}"
+    )
+    empty.wait_for_function(
+        f"(p) => ({_STATE_TEXT})(p).startsWith('No data yet')", arg=_panel(empty), timeout=60_000
+    )
+    shoot(empty, "panel-no-data")
+    page = pages.open(f"/liveone?{urlencode({'system': beach, 'range': '24h'})}")
+    _wait_chart(page)
+
+    async def _remove(client: Any) -> None:
+        await client.request("DELETE", f"/api/config/config_entries/entry/{ha.entries['Beach House']}")
+
+    ha.call(_remove)
+    page.locator(f"{PANEL} button[data-range='today']").click()
+    page.wait_for_function(
+        f"(p) => ({_STATE_TEXT})(p).startsWith('This system is not there any more')",
+        arg=_panel(page),
+        timeout=60_000,
+    )
+    shoot(page, "panel-system-removed")
