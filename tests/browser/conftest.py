@@ -104,6 +104,7 @@ class Pages:
     ha: HomeAssistantProcess
     browser: Any
     errors: list[str] = field(default_factory=list)
+    network: list[str] = field(default_factory=list)  # LiveOne responses and failed requests
     contexts: list[Any] = field(default_factory=list)
 
     def open(
