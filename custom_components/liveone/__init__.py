@@ -23,6 +23,7 @@ from .const import (
 )
 from .registry import get_source
 from .runtime import LiveOneConfigEntry, LiveOneRuntimeData
+from .panel import async_register_panel
 from .services import async_register_services
 from .shared_store import async_acquire_store, async_release_store, async_set_store_url
 from .statistics import async_import_statistics, async_setup_statistics
@@ -67,6 +68,7 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     async_register_services(hass)
     async_register_websocket_commands(hass)
     hass.http.register_view(HistoryView())
+    await async_register_panel(hass)
     return True
 
 

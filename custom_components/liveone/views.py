@@ -4,6 +4,7 @@ Query parameters are those of the ``liveone/history`` WebSocket command: ``syste
 ``liveone/systems`` lists), ``interval`` (``5m``, ``30m``, ``1d``) and either ``last`` (``24h``, ``7d``)
 or ``start`` with an optional ``end`` (ISO 8601). Any request the store refuses, an unknown system and
 one the user may not see answer 400 with ``{"message": ...}``; an unreachable store answers 503.
+``format=csv`` answers CSV (:mod:`.csv_export`) instead of JSON.
 """
 
 from __future__ import annotations
@@ -15,11 +16,12 @@ from homeassistant.components.http import KEY_HASS, KEY_HASS_USER, HomeAssistant
 
 from .access import async_history, caller_of
 from .const import LOGGER
+from .csv_export import FORMATS, csv_response
 from .store import StoreError
 from .store.access import SystemNotFoundError
 from .store.history import INTERVALS, HistoryError
 
-_KNOWN_PARAMETERS = frozenset({"system", "interval", "start", "end", "last"})
+_KNOWN_PARAMETERS = frozenset({"system", "interval", "start", "end", "last", "format"})
 
 
 class HistoryView(HomeAssistantView):
@@ -45,6 +47,10 @@ class HistoryView(HomeAssistantView):
             return self.json_message(
                 f"unknown interval {interval!r}: use one of {', '.join(INTERVALS)}", HTTPStatus.BAD_REQUEST
             )
+        if (answer_format := query.get("format", "json")) not in FORMATS:
+            return self.json_message(
+                f"unknown format {answer_format!r}: use json or csv", HTTPStatus.BAD_REQUEST
+            )
         try:
             answer = await async_history(
                 request.app[KEY_HASS],
@@ -62,4 +68,6 @@ class HistoryView(HomeAssistantView):
         except StoreError as err:
             LOGGER.warning("GET %s failed: %s", self.url, err)
             return self.json_message("the LiveOne store is unavailable", HTTPStatus.SERVICE_UNAVAILABLE)
+        if answer_format == "csv":
+            return csv_response(answer, system_id=int(raw_system), interval=interval)
         return self.json(answer)

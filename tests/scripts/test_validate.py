@@ -853,8 +853,8 @@ def test_strict_typing_claim(repo: Path) -> None:
 
 
 def test_manifest_quality_scale_above_proven_tier(repo: Path) -> None:
-    edit_json(integration(repo) / "manifest.json", lambda m: m.update(quality_scale="gold"))
-    assert_found(repo, "quality_scale", r"quality_scale is 'gold' but quality_scale.yaml proves")
+    edit_json(integration(repo) / "manifest.json", lambda m: m.update(quality_scale="platinum"))
+    assert_found(repo, "quality_scale", r"quality_scale is 'platinum' but quality_scale.yaml proves")
 
 
 def test_manifest_quality_scale_at_proven_tier_passes(repo: Path) -> None:
