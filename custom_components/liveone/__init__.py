@@ -21,9 +21,9 @@ from .const import (
     DOMAIN,
     LOGGER,
 )
+from .panel import async_register_panel
 from .registry import get_source
 from .runtime import LiveOneConfigEntry, LiveOneRuntimeData
-from .panel import async_register_panel
 from .services import async_register_services
 from .shared_store import async_acquire_store, async_release_store, async_set_store_url
 from .statistics import async_import_statistics, async_setup_statistics
