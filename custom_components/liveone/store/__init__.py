@@ -21,11 +21,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import PointReading, Reading
-from . import aggregate, points, systems as systems_mod, writer
+from . import aggregate, points, retention, systems as systems_mod, writer
 from .engine import connect, default_url, describe_error, redact_url, scrub
 from .errors import StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
+from .retention import PurgeResult
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
 
@@ -227,6 +228,16 @@ class Store:
 
         ``now`` (default: the current time) decides which days are finished and stamps the rows.
         """
-        return await self.async_transaction(
-            functools.partial(aggregate.rebuild, now=now), system_id, first_day, last_day
-        )
+
+        def _work(conn: Connection) -> tuple[int, int]:
+            retention.check_rebuild(conn, system_id, first_day)  # refuses days whose readings were purged
+            return aggregate.rebuild(conn, system_id, first_day, last_day, now=now)
+
+        return await self.async_transaction(_work)
+
+    async def async_purge_raw(self, system_id: int, keep_days: int, today: date) -> PurgeResult:
+        """Delete the system's raw readings older than ``keep_days`` before ``today``, in short steps.
+
+        5-minute and daily rows are never touched; see :mod:`.retention`.
+        """
+        return await retention.async_purge(self.async_transaction, system_id, keep_days, today)
