@@ -21,7 +21,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import PointReading, Reading
-from . import aggregate, points, retention, systems as systems_mod, writer
+from . import aggregate, backfill, points, retention, systems as systems_mod, writer
 from .engine import connect, default_url, describe_error, redact_url, scrub
 from .errors import StoreError
 from .migrations import SchemaTooNewError, migrate
@@ -200,10 +200,13 @@ class Store:
     async def async_write_readings(
         self, system_id: int, readings: Sequence[Reading], *, received_time: int | None = None
     ) -> WriteResult:
-        """Store readings and their aggregates without a poll record (backfills, imports)."""
+        """Store readings and their aggregates without a poll record (backfills, imports).
+
+        The set-based path (:mod:`.backfill`): the same rows as a poll's write, computed in bulk.
+        """
         stamp = int(time.time()) if received_time is None else received_time
         return await self.async_transaction(
-            functools.partial(writer.write_readings, received_time=stamp, now=int(time.time())),
+            functools.partial(backfill.write_backfill, received_time=stamp, now=int(time.time())),
             system_id,
             readings,
         )
@@ -227,6 +230,10 @@ class Store:
         """Recompute 5-minute and daily rows of a local-day range from the raw readings.
 
         ``now`` (default: the current time) decides which days are finished and stamps the rows.
+
+        Raises:
+            PurgedRangeError: the range reaches days whose raw readings were purged (retention).
+
         """
 
         def _work(conn: Connection) -> tuple[int, int]:
