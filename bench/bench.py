@@ -318,7 +318,7 @@ def _read_bytes() -> int | None:
 def _plain_statement(
     conn: Any, interval: str, system_id: int, start: int, end: int
 ) -> tuple[str, tuple[Any, ...]]:
-    """The SQL the history answer runs over ``(start, end]`` (on its grid), with its parameters."""
+    """Return the SQL the history answer runs over ``(start, end]`` (on its grid), with its parameters."""
     values: dict[str, Any]
     if interval == "1d":
         statement = history._ROWS_1D_STMT
@@ -334,7 +334,7 @@ def _plain_statement(
 
 
 def _warm_history(
-    big: Path, template: Path, start: int, end: int, interval: str, reps: int
+    big: Path, template: Path, span: tuple[int, int], interval: str, reps: int
 ) -> tuple[list[float], list[float], list[float]]:
     """Warm history answers, interleaved: on the big store, on the one-system template, and plain sqlite3.
 
@@ -342,6 +342,7 @@ def _warm_history(
     store's system 1). The plain figure runs the answer's own SQL with ``sqlite3`` and ``fetchall``
     into tuples: the database's share of the answer, through the same index.
     """
+    start, end = span
     engines = [create_engine(f"sqlite:///{path}") for path in (big, template)]
     times: tuple[list[float], list[float], list[float]] = ([], [], [])
     try:
@@ -400,7 +401,7 @@ def figure_history(big: Path, template: Path, size: dict[str, int]) -> dict[str,
             finally:
                 engine.dispose()
             assert answer["data"]
-        warm, one_system, plain = _warm_history(big, template, start, end, interval, size["warm_reps"])
+        warm, one_system, plain = _warm_history(big, template, (start, end), interval, size["warm_reps"])
         warm_ms = _ms(_median(warm))
         results[f"{days}d@{interval}"] = {
             "cold_ms": _ms(_median(cold)),
