@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+import math
 from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
@@ -218,3 +220,128 @@ def test_base_coordinator_knows_no_vendor_details(mock_config_entry: MockConfigE
         None,
         None,
     )
+
+
+# ------------------------------------------------------------------------------------------------
+# Bad vendor values (issue 16): the rest of the poll is stored, the poll's session says what was not
+
+
+async def _query(entry: MockConfigEntry, sql: str) -> list[tuple[object, ...]]:
+    def _read() -> list[tuple[object, ...]]:
+        with entry.runtime_data.store.engine.connect() as conn:
+            return [tuple(row) for row in conn.execute(sa.text(sql))]
+
+    return await entry.runtime_data.store.async_run(_read)
+
+
+BAD_VALUES = [
+    pytest.param({"solar_w": math.nan}, "solar_w=nan: not a finite number", id="nan"),
+    pytest.param({"solar_w": 1e300}, "solar_w=1e+300: outside", id="1e300"),
+    pytest.param({"battery_soc": 140.0}, "battery_soc=140.0: outside 0 .. 100", id="soc"),
+    pytest.param({"solar_kwh_total": -3.0}, "solar_kwh_total=-3.0: outside", id="negative-total"),
+]
+
+
+@pytest.mark.parametrize(("bad", "reason"), BAD_VALUES)
+async def test_bad_value_is_dropped_and_the_rest_of_the_poll_stored(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    bad: dict[str, float],
+    reason: str,
+) -> None:
+    coordinator = init_integration.runtime_data
+    first = coordinator.data.reading
+    good = replace(first, inverter_time=first.inverter_time + 30)
+    broken = replace(first, inverter_time=first.inverter_time + 60, **bad)
+    with patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[good, broken])):
+        await async_next_poll(hass, freezer)
+    assert coordinator.last_update_success
+    assert coordinator._pending == []
+    (field,) = bad
+    rows = await _query(
+        init_integration, f"SELECT inverter_time, {field}, load_w FROM readings ORDER BY inverter_time"
+    )
+    # Both readings are stored; only the broken reading's bad field is NULL, its other values kept.
+    assert rows[-2:] == [
+        (good.inverter_time, pytest.approx(getattr(good.normalized(), field)), round(first.load_w or 0)),
+        (broken.inverter_time, None, round(first.load_w or 0)),
+    ]
+    # The poll was a success; its session row says which field was dropped and why.
+    ((successful, error),) = await _query(
+        init_integration, "SELECT successful, error FROM sessions ORDER BY id DESC LIMIT 1"
+    )
+    assert successful
+    assert isinstance(error, str)
+    assert f"at {broken.inverter_time} dropped {reason}" in error
+    # The entities show the newest reading, without the bad value.
+    assert coordinator.data.reading.inverter_time == broken.inverter_time
+    assert getattr(coordinator.data.reading, field) is None
+
+
+@pytest.mark.parametrize(
+    ("offset", "reason"),
+    [
+        pytest.param(None, "(milliseconds?)", id="milliseconds"),
+        pytest.param(10 * 365 * 86400, "more than a day after it was received", id="ten-years-ahead"),
+        pytest.param(-(56 * 365 * 86400), "before 2000-01-01", id="1969"),
+    ],
+)
+async def test_reading_with_an_implausible_time_is_refused_and_the_rest_stored(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    freezer: FrozenDateTimeFactory,
+    offset: int | None,
+    reason: str,
+) -> None:
+    coordinator = init_integration.runtime_data
+    first = coordinator.data.reading
+    good = replace(first, inverter_time=first.inverter_time + 60)
+    wrong_time = first.inverter_time * 1000 if offset is None else first.inverter_time + offset
+    wrong = replace(first, inverter_time=wrong_time, solar_w=1.0)
+    with patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[good, wrong])):
+        await async_next_poll(hass, freezer)
+    assert coordinator.last_update_success
+    assert coordinator._pending == []
+    times = [t for (t,) in await _query(init_integration, "SELECT inverter_time FROM readings ORDER BY 1")]
+    assert times == [first.inverter_time, good.inverter_time]
+    ((successful, rows_written, error),) = await _query(
+        init_integration, "SELECT successful, rows_written, error FROM sessions ORDER BY id DESC LIMIT 1"
+    )
+    assert (successful, rows_written) == (True, 1)
+    assert isinstance(error, str)
+    assert f"reading refused: inverter_time={wrong_time}" in error
+    assert reason in error
+    # The refused reading never becomes the entities' newest: the next true reading still shows.
+    assert coordinator.data.reading.inverter_time == good.inverter_time
+    later = replace(first, inverter_time=first.inverter_time + 120, solar_w=777.0)
+    with patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[later])):
+        await async_next_poll(hass, freezer)
+    assert hass.states.get(SOLAR).state == "777"
+
+
+async def test_driver_failure_keeps_the_pending_readings_for_the_next_poll(
+    hass: HomeAssistant, init_integration: MockConfigEntry, freezer: FrozenDateTimeFactory
+) -> None:
+    """A value error inside the database driver is a StoreError: the poll's readings wait, none lost."""
+    coordinator = init_integration.runtime_data
+    first = coordinator.data.reading
+    kept = replace(first, inverter_time=first.inverter_time + 60)
+    with (
+        patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[kept])),
+        patch(
+            "custom_components.liveone.store.writer._insert_readings",
+            side_effect=OverflowError("Python int too large to convert to SQLite INTEGER"),
+        ),
+    ):
+        await async_next_poll(hass, freezer)
+    assert coordinator.last_update_success  # the vendor's data is good: entities stay available
+    assert coordinator._pending == [kept]
+    # The next poll brings a NaN too: both the kept reading and the new one are stored.
+    nan = replace(first, inverter_time=first.inverter_time + 120, solar_w=math.nan)
+    with patch.object(coordinator.client, "async_get_readings", AsyncMock(return_value=[nan])):
+        await async_next_poll(hass, freezer)
+    assert coordinator._pending == []
+    rows = await _query(init_integration, "SELECT inverter_time, solar_w FROM readings ORDER BY 1")
+    assert [t for t, _ in rows] == [first.inverter_time, kept.inverter_time, nan.inverter_time]
+    assert rows[-1][1] is None

@@ -38,7 +38,7 @@ from .const import (
 )
 from .store import Store, StoreError, SystemInfo, WriteResult
 from .vendors.demo import DemoClient, DemoSite, site_details
-from .vendors.model import AuthError, Reading, VendorError
+from .vendors.model import AuthError, Reading, VendorError, time_problem
 from .vendors.selectronic import SelectLiveAccount
 
 type LiveOneConfigEntry = ConfigEntry[LiveOneCoordinator]
@@ -195,7 +195,10 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData]):
         self._failed_polls = 0
 
         await self._async_store(started, readings)
-        newest = max(readings, key=lambda reading: reading.inverter_time, default=None)
+        # Only a reading the store accepts may become the entities' newest (not one from 2036).
+        now = dt_util.utcnow().timestamp()
+        accepted = [reading for reading in readings if time_problem(reading.inverter_time, now) is None]
+        newest = max(accepted, key=lambda reading: reading.inverter_time, default=None)
         # The coordinator has no data before its first successful refresh (HA types it as always set).
         current: LiveOneData | None = self.data
         if newest is not None and (current is None or newest.inverter_time > current.reading.inverter_time):

@@ -619,3 +619,92 @@ def test_fast_rounding_matches_the_model() -> None:
     for value in (0.5, 1.5, 2.5, -0.5, -2.5, 0.49999999999999994, 2.4999999999999996, 1e15 + 0.5, -0.0, 3.0):
         assert round_int(value) == int(round_half_away(value)), value
     assert round_int(None) is None
+
+
+# ------------------------------------------------------------------------------------------------
+# Glitches and resets of lifetime totals
+
+
+def test_dip_of_a_total_counts_zero_and_its_recovery_adds_no_energy(engine: Engine, system_id: int) -> None:
+    write(
+        engine,
+        system_id,
+        [
+            totals(at(12, 1), 100.0),
+            totals(at(12, 6), 100.3),  # +300 Wh
+            totals(at(12, 11), 95.3),  # 5 kWh low for one reading (95% of 100.3): a glitch
+            totals(at(12, 16), 100.4),  # back: +100 Wh over the baseline 100.3, not +5100
+        ],
+    )
+    rows = [row_5m(engine, system_id, at(12, m)) for m in (5, 10, 15, 20)]
+    assert [row["solar_interval_wh"] for row in rows] == [None, 300, 0, 100]
+    # The row keeps the total the inverter reported.
+    assert [row["solar_kwh_total_last"] for row in rows] == [100.0, 100.3, 95.3, 100.4]
+    assert day_row(engine, system_id, "2025-08-17")["solar_kwh"] == 0.4  # type: ignore[index]
+
+
+def test_glitch_baseline_holds_across_polls_and_a_long_dip(engine: Engine, system_id: int) -> None:
+    # One reading per poll: each write starts a new walk, so the baseline comes from the stored rows.
+    write(engine, system_id, [totals(at(12, 1), 100.0)])
+    write(engine, system_id, [totals(at(12, 6), 100.3)])
+    for minute in range(11, 60, 5):  # ten intervals in a row at 99.0
+        write(engine, system_id, [totals(at(12, minute), 99.0)])
+    write(engine, system_id, [totals(at(13, 1), 100.5)])
+    solar = [row["solar_interval_wh"] for row in rows_5m_of(engine, system_id)]
+    assert solar == [None, 300, *([0] * 10), 200]
+    assert day_row(engine, system_id, "2025-08-17")["solar_kwh"] == 0.5  # type: ignore[index]
+
+
+def test_fall_below_ninety_percent_is_a_reset_and_the_new_total_the_baseline(
+    engine: Engine, system_id: int
+) -> None:
+    write(
+        engine,
+        system_id,
+        [
+            totals(at(12, 1), 10.0),
+            totals(at(12, 6), 8.9),  # below 9.0: the counter was reset (to 8.9)
+            totals(at(12, 11), 9.5),  # +600 Wh from the new baseline 8.9
+            totals(at(12, 16), 9.0),  # 94.7% of 9.5: a glitch
+            totals(at(12, 21), 9.6),  # +100 Wh over 9.5
+        ],
+    )
+    solar = [row["solar_interval_wh"] for row in rows_5m_of(engine, system_id)]
+    assert solar == [None, 0, 600, 0, 100]
+
+
+def test_late_reading_that_raises_a_baseline_recomputes_the_glitches_after_it(
+    engine: Engine, system_id: int
+) -> None:
+    write(
+        engine,
+        system_id,
+        [
+            totals(at(12, 1), 100.0),
+            totals(at(12, 6), 100.3),
+            totals(at(12, 11), 95.3),  # a glitch under the baseline 100.3
+            totals(at(12, 16), 100.4),
+        ],
+    )
+    # A late reading at the end of the second interval: the baseline is now 101.0, and both later rows
+    # fall short of it (the second only because the glitch kept the baseline).
+    write(engine, system_id, [totals(at(12, 9), 101.0)])
+    solar = [row["solar_interval_wh"] for row in rows_5m_of(engine, system_id)]
+    assert solar == [None, 1000, 0, 0]
+    assert day_row(engine, system_id, "2025-08-17")["solar_kwh"] == 1.0  # type: ignore[index]
+
+
+def test_baseline_is_found_beyond_a_day_of_rows_without_that_total(engine: Engine, system_id: int) -> None:
+    # A day and a half of intervals with power only, between two totals.
+    power = [Reading(inverter_time=at(12, 3) + n * 300, solar_w=100) for n in range(450)]
+    write(engine, system_id, [totals(at(12, 1), 100.0), *power])
+    later = at(12, 3) + 450 * 300
+    write(engine, system_id, [totals(later, 99.5)])  # a glitch against 100.0, far back
+    write(engine, system_id, [totals(later + 300, 100.2)])
+    assert row_5m(engine, system_id, interval_end_of(later))["solar_interval_wh"] == 0
+    assert row_5m(engine, system_id, interval_end_of(later + 300))["solar_interval_wh"] == 200
+
+
+def rows_5m_of(engine: Engine, system_id: int) -> list[dict[str, object]]:
+    with engine.connect() as conn:
+        return rows_5m(conn, system_id)

@@ -94,6 +94,8 @@ def test_backfill_rows_equal_the_per_poll_rows(engine: Engine, seed: int, offset
     arrived = arrival_order(readings, seed)
     rng = random.Random(seed)
     now = rng.choice([LATER, readings[len(readings) // 2].inverter_time])
+    # Received no earlier than the newest reading (one ahead of its receipt would be refused).
+    received = max(now, readings[-1].inverter_time)
 
     # A vendor's 5-minute row (no readings) inside the data: both paths keep it and count it.
     vendor_end = interval_end_of(readings[300].inverter_time) + 7 * 300
@@ -117,14 +119,14 @@ def test_backfill_rows_equal_the_per_poll_rows(engine: Engine, seed: int, offset
 
     for reading in arrived:  # poll by poll: one reading per transaction
         with engine.begin() as conn:
-            writer.write_readings(conn, per_poll, [reading], received_time=now, now=now)
+            writer.write_readings(conn, per_poll, [reading], received_time=received, now=now)
     # Set-based: random batches in arrival order, the later ones landing before and among stored rows.
     position = 0
     while position < len(arrived):
         size = rng.choice([1, 7, 50, 200, 400])
         with engine.begin() as conn:
             backfill.write_backfill(
-                conn, set_based, arrived[position : position + size], received_time=now, now=now
+                conn, set_based, arrived[position : position + size], received_time=received, now=now
             )
         position += size
 

@@ -14,15 +14,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 import functools
 import logging
+from pathlib import Path
 import time
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import PointReading, Reading
 from . import aggregate, backfill, points, retention, systems as systems_mod, writer
-from .engine import connect, default_url, describe_error, redact_url, scrub
+from .engine import connect, default_url, describe_error, error_details, redact_url
 from .errors import StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
@@ -42,6 +43,24 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
+
+
+_PACKAGE_DIR: Final = str(Path(__file__).resolve().parent.parent)
+
+
+def _refused_by_store(err: Exception) -> bool:
+    """Whether ``err`` is a ``ValueError`` / ``LookupError`` raised by LiveOne's own code.
+
+    The store's functions refuse bad requests that way (an unknown system, a bad history range) and
+    their callers answer the user with it. The same types raised inside SQLAlchemy or a driver (NaN
+    into an INTEGER, an int too large) are store failures.
+    """
+    if not isinstance(err, ValueError | LookupError):
+        return False
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and str(Path(tb.tb_frame.f_code.co_filename).resolve()).startswith(_PACKAGE_DIR)
 
 
 class Store:
@@ -121,7 +140,10 @@ class Store:
     async def async_transaction[T](self, func: Callable[..., T], *args: Any) -> T:
         """Run ``func(connection, *args)`` in one transaction on the worker thread.
 
-        A database error rolls the whole transaction back and is raised as :class:`StoreError`.
+        Any failure rolls the whole transaction back and is raised as :class:`StoreError` (except a
+        ``ValueError`` or ``LookupError`` the store's own code raises to refuse a request), whose
+        message is one line: the redacted URL and the database's reason. The statement and its
+        parameters are logged at debug level only.
         """
 
         def _work() -> T:
@@ -130,8 +152,18 @@ class Store:
 
         try:
             return await self.async_run(_work)
-        except SQLAlchemyError as err:
-            raise StoreError(f"store operation failed: {scrub(str(err), self._engine.url)}") from err
+        except StoreError:
+            raise
+        except Exception as err:
+            if _refused_by_store(err):
+                raise  # a request the store's own code refuses: the caller's error, not the store's
+            # Not only the database's errors: a driver refusing a value (ValueError, OverflowError) or
+            # a failure below must not escape as anything the callers do not handle.
+            url = self._engine.url
+            _LOGGER.debug("Store operation failed on %s: %s", redact_url(url), error_details(err, url))
+            raise StoreError(
+                f"store operation failed on {redact_url(url)}: {describe_error(err, url)}"
+            ) from err
 
     # The units of work the integration uses. Each is one transaction.
 
@@ -192,6 +224,7 @@ class Store:
                 rows_written=result.rows_written,
                 last_response=last_response,
                 now=int(finished),
+                problems=result.problems,
             )
             return result
 

@@ -6,8 +6,18 @@ non-NULL SOC and lifetime totals (by ``inverter_time``), the number of readings 
 
 Interval energy of a flow, decided per interval:
 
-1. The interval has a lifetime total for the flow: the rise since the system's previous interval that
-   has one (however far back), in Wh. A fall is a counter reset and counts 0. No earlier total: NULL.
+1. The interval has a lifetime total for the flow: its rise over the flow's *baseline*, in Wh. The
+   baseline is the total of the system's previous interval that has one (however far back), except
+   across a glitch (:func:`glitch_step`): a fall to below :data:`RESET_RATIO` of the baseline is a
+   counter reset (0 for the interval, the new total becomes the baseline); a smaller fall is a glitch
+   (0 for the interval, the baseline stays, so the recovery is not counted again). No earlier total:
+   NULL. The row's ``*_kwh_total_last`` keeps the real last total either way.
+
+   Decision: the baseline before an interval is found by replaying the rule over the system's
+   :data:`BASELINE_ROWS` 5-minute rows before it (a day of intervals), starting from the latest total
+   before them. The rule needs no stored state that way, and every walk, wherever it starts, finds
+   the same baselines as long as a glitch lasts fewer rows than that; a fall that lasts longer is
+   taken as the new level.
 2. Otherwise, readings that carry the pushed ``<flow>_wh_interval``: their sum (never below 0).
 3. Otherwise the trapezoidal integral of the power column: solar and load over their positive part,
    battery and grid split by sign (battery negative = charging = ``battery_in``, grid positive =
@@ -70,6 +80,10 @@ INTERVAL: Final = 300
 DAY: Final = 86_400
 MAX_SEGMENT: Final = 600
 """Longest gap between two readings that is still integrated (s)."""
+RESET_RATIO: Final = 0.9
+"""A lifetime total below this fraction of its baseline is a counter reset; a smaller fall a glitch."""
+BASELINE_ROWS: Final = DAY // INTERVAL
+"""How many 5-minute rows back the glitch rule is replayed to find a flow's baseline."""
 
 _EPOCH: Final = date(1970, 1, 1)
 _NFLOWS: Final = len(ENERGY_FLOWS)
@@ -117,6 +131,12 @@ _PREVIOUS_TOTALS_STMT: Final = (
     .where(_AGG.c.system_id == _SID, _AGG.c.interval_end < sa.bindparam("before"))
     .order_by(_AGG.c.interval_end.desc())
     .limit(1)
+)
+_WINDOW_TOTALS_STMT: Final = (
+    sa.select(_AGG.c.interval_end, *_TOTAL_5M_COLUMNS)
+    .where(_AGG.c.system_id == _SID, _AGG.c.interval_end < sa.bindparam("before"))
+    .order_by(_AGG.c.interval_end.desc())
+    .limit(BASELINE_ROWS)
 )
 _PREVIOUS_TOTAL_STMTS: Final = tuple(
     sa.select(column)
@@ -198,14 +218,31 @@ def system_offset(conn: Connection, system_id: int) -> int:
 # Interval energy (shared by the 5-minute and the daily level)
 
 
-class _Baselines:
-    """The latest lifetime total of each flow seen so far, looked up in the store only when needed.
+def glitch_step(baseline: float | None, total: float) -> tuple[float | None, float]:
+    """Apply the glitch rule to one lifetime total (kWh): return (energy in Wh, the next baseline).
 
-    It starts as the totals of the system's rows before ``before`` and follows the rows the caller
-    walks, in ascending order, through :meth:`advance`.
+    A rise over the baseline counts and becomes the baseline. A fall to below :data:`RESET_RATIO` of
+    it is a reset: 0, and the new total is the baseline. A smaller fall is a glitch: 0, the baseline
+    stays. Without a baseline (the system's first total) the energy is ``None``.
+    """
+    if baseline is None:
+        return None, total
+    if total >= baseline:
+        return (total - baseline) * 1000.0, total
+    if total < baseline * RESET_RATIO:
+        return 0.0, total
+    return 0.0, baseline
+
+
+class _Baselines:
+    """The glitch-rule baseline of each flow, looked up in the store only when needed.
+
+    It starts as the baselines after the system's rows before ``before`` (the rule replayed over the
+    :data:`BASELINE_ROWS` rows before it) and follows the rows the caller walks, in ascending order,
+    through :meth:`advance`.
     """
 
-    __slots__ = ("_before", "_conn", "_looked_back", "_resolved", "_system_id", "_values")
+    __slots__ = ("_before", "_conn", "_looked_back", "_oldest", "_resolved", "_system_id", "_values")
 
     def __init__(self, conn: Connection, system_id: int, before: int) -> None:
         self._conn = conn
@@ -214,6 +251,7 @@ class _Baselines:
         self._values: list[float | None] = [None] * _NFLOWS
         self._resolved = [False] * _NFLOWS
         self._looked_back = False
+        self._oldest: int | None = None  # the first row replayed, when rows before it may exist
 
     def get(self, flow: int) -> float | None:
         """Return the baseline total of a flow, or ``None`` when the system never had one."""
@@ -221,30 +259,58 @@ class _Baselines:
             self._look_back(flow)
         return self._values[flow]
 
+    def step(self, flow: int, total: float) -> float | None:
+        """Apply the glitch rule to a flow's next total; return its energy (Wh) or ``None``."""
+        energy, self._values[flow] = glitch_step(self.get(flow), total)
+        return energy
+
     def advance(self, totals: Sequence[float | None]) -> None:
-        """Make an interval's non-NULL totals the baselines of the intervals after it."""
+        """Pass an interval's non-NULL totals through the rule, for the intervals after it."""
         for flow, total in enumerate(totals):
             if total is not None:
-                self._values[flow] = total
-                self._resolved[flow] = True
+                self.step(flow, total)
 
     def _look_back(self, flow: int) -> None:
-        params = {"sid": self._system_id, "before": self._before}
         if not self._looked_back:
-            # The previous row usually has every total the walk needs: one query, through the index.
+            # One query through the index: the window's rows, replayed in time order.
             self._looked_back = True
-            row = self._conn.execute(_PREVIOUS_TOTALS_STMT, params).first()
-            if row is None:  # nothing before: no flow has a baseline
-                self._resolved = [True] * _NFLOWS
-                return
-            for index, value in enumerate(row):
-                if value is not None and not self._resolved[index]:
-                    self._values[index] = value
+            rows = self._conn.execute(
+                _WINDOW_TOTALS_STMT, {"sid": self._system_id, "before": self._before}
+            ).all()
+            window: list[float | None] = [None] * _NFLOWS
+            seen = [False] * _NFLOWS
+            if len(rows) == BASELINE_ROWS:
+                # Rows before the window may hold the baseline a glitch in the window kept.
+                self._oldest = int(rows[-1][0])
+                seeds = self._conn.execute(
+                    _PREVIOUS_TOTALS_STMT, {"sid": self._system_id, "before": self._oldest}
+                ).first()
+                for index in range(_NFLOWS):
+                    if any(row[1 + index] is not None for row in rows):
+                        seed = seeds[index] if seeds is not None else None
+                        if seed is None and seeds is not None:
+                            seed = self._lookup(index, self._oldest)
+                        window[index], seen[index] = seed, seed is not None
+            for row in reversed(rows):
+                for index, value in enumerate(row[1:]):
+                    if value is not None:
+                        window[index] = glitch_step(window[index], value)[1] if seen[index] else value
+                        seen[index] = True
+            for index in range(_NFLOWS):
+                if not self._resolved[index] and (seen[index] or self._oldest is None):
+                    self._values[index] = window[index]
                     self._resolved[index] = True
             if self._resolved[flow]:
                 return
-        self._values[flow] = self._conn.execute(_PREVIOUS_TOTAL_STMTS[flow], params).scalar_one_or_none()
+        assert self._oldest is not None
+        self._values[flow] = self._lookup(flow, self._oldest)
         self._resolved[flow] = True
+
+    def _lookup(self, flow: int, before: int) -> float | None:
+        """Return the flow's latest total in the rows before ``before`` (however far back)."""
+        params = {"sid": self._system_id, "before": before}
+        value: float | None = self._conn.execute(_PREVIOUS_TOTAL_STMTS[flow], params).scalar_one_or_none()
+        return value
 
 
 def _positive_mean(a: float, b: float) -> float:
@@ -299,13 +365,14 @@ def _energies(
     for flow in range(_NFLOWS):
         total = totals[flow]
         value: float | None
-        if total is not None and (base := baselines.get(flow)) is not None:
-            value = max(0.0, (total - base) * 1000.0)
+        if total is not None and (baselines.get(flow) is not None or samples is not None):
+            # A rise over the baseline, 0 for a reset or glitch; None for the system's first total.
+            value = baselines.step(flow, total)
         elif samples is None:
             kept = None if stored is None else stored[flow]
             value = None if kept is None else float(kept)
-        elif total is not None:
-            value = None  # the first total of the system: no rise to measure yet
+            if total is not None:
+                baselines.step(flow, total)
         else:
             pushed = [s[_PUSHED0 + flow] for s in samples if s[_PUSHED0 + flow] is not None]
             if pushed:
@@ -315,7 +382,6 @@ def _energies(
                     integral = _integrate(samples, previous)
                 value = integral[flow]
         result.append(value)
-    baselines.advance(totals)
     return result
 
 
@@ -376,6 +442,11 @@ def _interval_row(samples: Sequence[_Sample]) -> tuple[dict[str, Any], list[floa
     return row, totals
 
 
+def _settled(totals: Sequence[float | None], baselines: _Baselines) -> set[int]:
+    """Return the flows whose total became their baseline (a rise or reset, not a glitch)."""
+    return {f for f, v in enumerate(totals) if v is not None and baselines.get(f) == v}
+
+
 def _write_5m(conn: Connection, updates: list[dict[str, Any]], inserts: list[dict[str, Any]]) -> None:
     if updates:
         conn.execute(_UPDATE_5M_STMT, updates)
@@ -432,7 +503,7 @@ def _recompute_chunk(
             # A row without readings: never rewritten, but its totals are baselines.
             assert existing is not None
             baselines.advance(existing[1])
-            pending.difference_update(f for f, v in enumerate(existing[1]) if v is not None)
+            pending.difference_update(_settled(existing[1], baselines))
             continue
         is_target = end in target_set
         old_totals = existing[1] if existing is not None else ()
@@ -460,7 +531,8 @@ def _recompute_chunk(
             pending |= flows_with_total
             follow = True
         else:
-            pending -= flows_with_total
+            # A glitch keeps the baseline of the rows before: the next row depends on them too.
+            pending -= _settled(totals, baselines)
             follow = False
     _write_5m(conn, updates, inserts)
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+import logging
 import time
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from custom_components.liveone.vendors.model import ENERGY_FLOWS, round_int, round_opt
+from custom_components.liveone.vendors.model import ENERGY_FLOWS, check_readings, round_int, round_opt
 
 from . import aggregate
 from .aggregate import (
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 
     from custom_components.liveone.vendors.model import Reading
 
+_LOGGER: Final = logging.getLogger(__name__)
 _AGG = readings_agg_5m
 _POWER_COLUMNS: Final = tuple(f"{name}_w_{stat}" for name in POWER_STATS for stat in ("min", "avg", "max"))
 _STORED_STMT: Final = (
@@ -158,18 +160,26 @@ class _Day:
 
 def _new_rows(
     conn: Connection, system_id: int, readings: Sequence[Reading], received_time: int, stamp: int
-) -> list[dict[str, Any]]:
-    """Return the ``readings`` rows of the batch's new readings (first of repeats, none already stored)."""
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """Return the batch's new ``readings`` rows and the problems found, as the per-poll path finds them.
+
+    The readings go through the same check (:func:`~..vendors.model.check_readings`); the first of
+    repeats is kept, and none already stored.
+    """
+    checked = check_readings(readings, received_time)
+    problems = tuple(checked.problems)
+    for problem in problems:
+        _LOGGER.debug("System %s: %s", system_id, problem)
     batch: dict[int, Reading] = {}
-    for reading in readings:
-        batch.setdefault(int(reading.inverter_time), reading)
+    for reading in checked.readings:
+        batch.setdefault(reading.inverter_time, reading)
     times = sorted(batch)
     already = _stored_times(conn, system_id, times)
     rows: list[dict[str, Any]] = []
     for t in times:
         if t in already:
             continue
-        row = batch[t].normalized().as_row()
+        row = batch[t].as_row()
         row.update(
             system_id=system_id,
             inverter_time=t,
@@ -178,7 +188,7 @@ def _new_rows(
             created_at=stamp,
         )
         rows.append(row)
-    return rows
+    return rows, problems
 
 
 def write_backfill(
@@ -202,9 +212,9 @@ def write_backfill(
         return WriteResult(0, (), ())
     stamp = int(time.time()) if now is None else now
     offset = aggregate.system_offset(conn, system_id)
-    rows = _new_rows(conn, system_id, readings, received_time, stamp)
+    rows, problems = _new_rows(conn, system_id, readings, received_time, stamp)
     if not rows:
-        return WriteResult(0, (), ())
+        return WriteResult(0, (), (), problems)
     _insert_readings(conn, rows)
 
     targets = sorted({interval_end_of(row["inverter_time"]) for row in rows})
@@ -293,4 +303,4 @@ def write_backfill(
         [values["day"] for values in in_memory]
         + aggregate.recompute_days(conn, system_id, elsewhere, now=stamp)
     )
-    return WriteResult(len(rows), tuple(written), tuple(done))
+    return WriteResult(len(rows), tuple(written), tuple(done), problems)

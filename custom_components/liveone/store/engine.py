@@ -64,10 +64,32 @@ def scrub(text: str, url: str | URL) -> str:
     return message
 
 
+MAX_REASON_CHARS: Final = 160
+"""The longest reason :func:`describe_error` returns; with the URL a message stays near 200 characters."""
+
+
 def describe_error(err: BaseException, url: str | URL) -> str:
-    """Return the driver's own words for a database error (without SQLAlchemy's footer), scrubbed."""
+    """Return the database's own reason for an error, on one short line, scrubbed.
+
+    SQLAlchemy appends the statement and its parameters (``[SQL: ...]``, ``[parameters: ...]``) and a
+    link to its documentation; none of that is kept: the caller logs it at debug level
+    (:func:`error_details`). An error without a message is named by its type.
+    """
     cause = getattr(err, "orig", None) or err
-    return scrub(str(cause), url)
+    text = str(cause)
+    for marker in ("[SQL:", "[parameters:", "(Background on this error"):
+        text = text.split(marker, 1)[0]
+    # PostgreSQL's later lines quote the statement (``LINE 1: SELECT ...``) with its values.
+    text = next((line for line in text.splitlines() if line.strip()), "")
+    reason = scrub(text, url).strip() or type(cause).__name__
+    if len(reason) > MAX_REASON_CHARS:
+        reason = reason[: MAX_REASON_CHARS - 3] + "..."
+    return reason
+
+
+def error_details(err: BaseException, url: str | URL) -> str:
+    """Return everything an error says (statement and parameters included), scrubbed, for debug logs."""
+    return scrub(f"{type(err).__name__}: {err}", url)
 
 
 def parse_url(url: str | URL) -> URL:

@@ -8,11 +8,14 @@ stored completely or not at all. Writes are idempotent: a reading already stored
 from __future__ import annotations
 
 from dataclasses import dataclass
+import logging
 from operator import itemgetter
 import time
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
+
+from custom_components.liveone.vendors.model import check_readings
 
 from . import aggregate
 from .schema import polling_status, readings as readings_table, sessions
@@ -39,9 +42,12 @@ class WriteResult:
     """The ``interval_end`` of every 5-minute row recomputed, ascending."""
     days: tuple[str, ...]
     """Every daily row recomputed (``YYYY-MM-DD``), ascending."""
+    problems: tuple[str, ...] = ()
+    """The values dropped and readings refused by :func:`~..vendors.model.check_readings`."""
 
 
 _NOTHING: Final = WriteResult(0, (), ())
+_LOGGER: Final = logging.getLogger(__name__)
 
 _STORED_TIMES_STMT: Final = sa.select(readings_table.c.inverter_time).where(
     readings_table.c.system_id == sa.bindparam("sid"),
@@ -113,7 +119,9 @@ def write_readings(
 ) -> WriteResult:
     """Store new readings and bring every aggregate that depends on them up to date.
 
-    Readings are normalised to the store's precision. One already stored (same ``inverter_time``), or
+    Readings go through :func:`~..vendors.model.check_readings` first: values the store cannot keep
+    are dropped (stored as NULL) and readings with an implausible time are refused, each logged at
+    debug level and listed in the result's ``problems``; the rest are stored. One already stored (same ``inverter_time``), or
     repeated within the batch, is skipped: a repeat is "no new data", not an error. The new readings
     are inserted with one ``executemany``; then their 5-minute intervals and the rows depending on them
     are recomputed, and the daily row of each touched day that is finished (before the system's local
@@ -137,17 +145,22 @@ def write_readings(
         return _NOTHING
     stamp = int(time.time()) if now is None else now
     offset = aggregate.system_offset(conn, system_id)
+    checked = check_readings(readings, received_time)
+    problems = tuple(checked.problems)
+    for problem in problems:
+        _LOGGER.debug("System %s: %s", system_id, problem)
+    nothing = WriteResult(0, (), (), problems)
 
     batch: dict[int, Reading] = {}
-    for reading in readings:
-        batch.setdefault(int(reading.inverter_time), reading)
+    for reading in checked.readings:
+        batch.setdefault(reading.inverter_time, reading)
     times = sorted(batch)
     already = _stored_times(conn, system_id, times)
     rows: list[dict[str, Any]] = []
     for t in times:
         if t in already:
             continue
-        row = batch[t].normalized().as_row()
+        row = batch[t].as_row()
         row.update(
             system_id=system_id,
             inverter_time=t,
@@ -157,14 +170,14 @@ def write_readings(
         )
         rows.append(row)
     if not rows:
-        return _NOTHING
+        return nothing
     _insert_readings(conn, rows)
 
     touched = {aggregate.interval_end_of(row["inverter_time"]) for row in rows}
     intervals = aggregate.recompute_intervals(conn, system_id, touched, now=stamp)
     due = aggregate.days_due(conn, system_id, offset, intervals, stamp)
     days = aggregate.recompute_days(conn, system_id, due, now=stamp) if due else []
-    return WriteResult(len(rows), tuple(intervals), tuple(days))
+    return WriteResult(len(rows), tuple(intervals), tuple(days), problems)
 
 
 def _truncate(text: str, limit: int = MAX_RESPONSE_BYTES) -> str:
@@ -173,6 +186,16 @@ def _truncate(text: str, limit: int = MAX_RESPONSE_BYTES) -> str:
     if len(encoded) <= limit:
         return text
     return encoded[:limit].decode(errors="ignore")
+
+
+MAX_PROBLEMS_CHARS: Final = 2000
+"""The longest list of dropped values a session row keeps."""
+
+
+def _problem_note(problems: Sequence[str]) -> str:
+    """One line for a session row: how many values were dropped or readings refused, and which."""
+    note = f"stored with {len(problems)} problem(s): " + "; ".join(problems)
+    return note if len(note) <= MAX_PROBLEMS_CHARS else note[: MAX_PROBLEMS_CHARS - 3] + "..."
 
 
 MAX_DURATION_MS = 2**31 - 1
@@ -191,6 +214,7 @@ def record_poll(
     rows_written: int,
     last_response: str | None,
     now: int,
+    problems: Sequence[str] = (),
 ) -> int:
     """Record one poll or push: update the system's ``polling_status`` and add a ``sessions`` row.
 
@@ -210,6 +234,9 @@ def record_poll(
         rows_written: the readings it stored.
         last_response: the vendor's raw answer, if any.
         now: when the poll finished (Unix s).
+        problems: values dropped and readings refused (:attr:`WriteResult.problems`). A successful
+            poll has no error, so its session's ``error`` column lists them instead (cut to
+            :data:`MAX_PROBLEMS_CHARS`); the session stays successful.
 
     Returns:
         The new session's id.
@@ -255,7 +282,7 @@ def record_poll(
             # 32-bit INTEGER on PostgreSQL and MySQL.
             "duration_ms": min(max(duration_ms, 0), MAX_DURATION_MS),
             "successful": success,
-            "error": error,
+            "error": error if error is not None or not problems else _problem_note(problems),
             "rows_written": rows_written,
             "created_at": now,
         },

@@ -6,10 +6,11 @@ could be published as a library of their own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from collections.abc import Iterable
+from dataclasses import dataclass, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
 import math
-from typing import Any
+from typing import Any, Final
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,32 +183,71 @@ class Reading:
     grid_out_wh_interval: float | None = None
 
     def normalized(self) -> Reading:
-        """Return the reading with the store's precision: W whole, SOC 1 dp, kWh 3 dp, Wh as sent."""
-        return Reading(
+        """Return the reading as the store keeps it (see :meth:`checked`), without the reasons."""
+        return self.checked()[0]
+
+    def checked(self) -> tuple[Reading, tuple[str, ...]]:
+        """Return the reading at the store's precision, with every value it cannot keep set to ``None``.
+
+        Precision: W whole, SOC 1 dp, kWh 3 dp, Wh as sent. A value that is not a finite number, or
+        lies outside :data:`VALUE_LIMITS` (what the column's type holds and physics allows), becomes
+        ``None`` and the rest of the reading is kept; the second item says which field was dropped
+        and why (``"solar_w=nan: not a finite number"``). ``inverter_time`` is not judged here
+        (:func:`time_problem` needs the time the reading was received).
+        """
+        problems: list[str] = []
+
+        def keep(name: str) -> float | None:
+            value: Any = getattr(self, name)
+            if value is None:
+                return None
+            low, high = VALUE_LIMITS[name]
+            if type(value) is bool or not isinstance(value, int | float):
+                problems.append(f"{name}={value!r:.40}: not a number")
+                return None
+            if low <= value <= high:  # NaN and infinities fail both comparisons
+                return value
+            if isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{name}={value!r}: not a finite number")
+            else:
+                problems.append(f"{name}={value!r:.40}: outside {low:g} .. {high:g}")
+            return None
+
+        def whole(name: str) -> int | None:
+            value = keep(name)
+            if value is None or type(value) is int:
+                return value
+            if value.is_integer():
+                return int(value)
+            problems.append(f"{name}={value!r}: not a whole number")
+            return None
+
+        reading = Reading(
             inverter_time=self.inverter_time,
-            solar_w=round_int(self.solar_w),
-            solar_inverter_w=round_int(self.solar_inverter_w),
-            shunt_w=round_int(self.shunt_w),
-            load_w=round_int(self.load_w),
-            battery_w=round_int(self.battery_w),
-            grid_w=round_int(self.grid_w),
-            battery_soc=round_opt(self.battery_soc, 1),
-            fault_code=self.fault_code,
-            fault_timestamp=self.fault_timestamp,
-            generator_status=self.generator_status,
-            solar_kwh_total=round_opt(self.solar_kwh_total, 3),
-            load_kwh_total=round_opt(self.load_kwh_total, 3),
-            battery_in_kwh_total=round_opt(self.battery_in_kwh_total, 3),
-            battery_out_kwh_total=round_opt(self.battery_out_kwh_total, 3),
-            grid_in_kwh_total=round_opt(self.grid_in_kwh_total, 3),
-            grid_out_kwh_total=round_opt(self.grid_out_kwh_total, 3),
-            solar_wh_interval=self.solar_wh_interval,
-            load_wh_interval=self.load_wh_interval,
-            battery_in_wh_interval=self.battery_in_wh_interval,
-            battery_out_wh_interval=self.battery_out_wh_interval,
-            grid_in_wh_interval=self.grid_in_wh_interval,
-            grid_out_wh_interval=self.grid_out_wh_interval,
+            solar_w=round_int(keep("solar_w")),
+            solar_inverter_w=round_int(keep("solar_inverter_w")),
+            shunt_w=round_int(keep("shunt_w")),
+            load_w=round_int(keep("load_w")),
+            battery_w=round_int(keep("battery_w")),
+            grid_w=round_int(keep("grid_w")),
+            battery_soc=round_opt(keep("battery_soc"), 1),
+            fault_code=whole("fault_code"),
+            fault_timestamp=whole("fault_timestamp"),
+            generator_status=whole("generator_status"),
+            solar_kwh_total=round_opt(keep("solar_kwh_total"), 3),
+            load_kwh_total=round_opt(keep("load_kwh_total"), 3),
+            battery_in_kwh_total=round_opt(keep("battery_in_kwh_total"), 3),
+            battery_out_kwh_total=round_opt(keep("battery_out_kwh_total"), 3),
+            grid_in_kwh_total=round_opt(keep("grid_in_kwh_total"), 3),
+            grid_out_kwh_total=round_opt(keep("grid_out_kwh_total"), 3),
+            solar_wh_interval=keep("solar_wh_interval"),
+            load_wh_interval=keep("load_wh_interval"),
+            battery_in_wh_interval=keep("battery_in_wh_interval"),
+            battery_out_wh_interval=keep("battery_out_wh_interval"),
+            grid_in_wh_interval=keep("grid_in_wh_interval"),
+            grid_out_wh_interval=keep("grid_out_wh_interval"),
         )
+        return reading, tuple(problems)
 
     def as_row(self) -> dict[str, Any]:
         """Return the reading as a ``readings`` row fragment (column name -> value)."""
@@ -220,6 +260,83 @@ class Reading:
 
 
 READING_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Reading))
+
+MAX_POWER_W: Final = 1e9
+"""No home system's power is beyond ±1 GW (and a 32-bit INTEGER column holds ±2.1e9)."""
+MAX_TOTAL_KWH: Final = 1e12
+"""A lifetime total above this is not a measurement (1 GW for a century is 8.8e11 kWh)."""
+MAX_INTERVAL_WH: Final = 2.4e10
+"""A pushed interval energy beyond a day at 1 GW (Wh) is not a measurement."""
+_INT32: Final = (-(2**31), 2**31 - 1)
+_INT64: Final = (-(2**63), 2**63 - 1)
+
+VALUE_LIMITS: Final[dict[str, tuple[float, float]]] = {
+    **{name: (-MAX_POWER_W, MAX_POWER_W) for name in READING_FIELDS if name.endswith("_w")},
+    "battery_soc": (0.0, 100.0),
+    "fault_code": _INT32,
+    "generator_status": _INT32,
+    "fault_timestamp": _INT64,
+    **{name: (0.0, MAX_TOTAL_KWH) for name in READING_FIELDS if name.endswith("_kwh_total")},
+    **{name: (-MAX_INTERVAL_WH, MAX_INTERVAL_WH) for name in READING_FIELDS if name.endswith("_wh_interval")},
+}
+"""The inclusive range each value of a reading must lie in to be stored (``inverter_time`` aside)."""
+
+MIN_INVERTER_TIME: Final = 946_684_800
+"""2000-01-01T00:00:00Z: a reading from before it is a clock that was never set (or a unit error)."""
+MAX_AHEAD_SECONDS: Final = 86_400
+"""A reading more than a day after the time it was received is refused (a wrong clock or unit)."""
+
+
+def time_problem(inverter_time: object, received_time: float) -> str | None:
+    """Return why a reading with this ``inverter_time`` must be refused, or ``None`` when it may be stored.
+
+    A reading is refused when its time is not a whole number of seconds, is before
+    :data:`MIN_INVERTER_TIME`, or more than :data:`MAX_AHEAD_SECONDS` after ``received_time``.
+    """
+    if type(inverter_time) is bool or not isinstance(inverter_time, int | float):
+        return f"inverter_time={inverter_time!r:.40}: not a number"
+    if not (MIN_INVERTER_TIME <= inverter_time <= received_time + MAX_AHEAD_SECONDS):
+        if isinstance(inverter_time, float) and not math.isfinite(inverter_time):
+            return f"inverter_time={inverter_time!r}: not a finite number"
+        if inverter_time < MIN_INVERTER_TIME:
+            return f"inverter_time={inverter_time!r:.40}: before 2000-01-01"
+        hint = " (milliseconds?)" if inverter_time > 1e11 else ""
+        return f"inverter_time={inverter_time!r:.40}: more than a day after it was received{hint}"
+    if isinstance(inverter_time, float) and not inverter_time.is_integer():
+        return f"inverter_time={inverter_time!r}: not a whole number of seconds"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedReadings:
+    """A batch of readings as the store keeps them, and what was dropped or refused on the way."""
+
+    readings: list[Reading]
+    """The readings that may be stored, normalised, in the order given."""
+    problems: list[str]
+    """One line per dropped value or refused reading, naming the reading's time and the reason."""
+
+
+def check_readings(readings: Iterable[Reading], received_time: float) -> CheckedReadings:
+    """Normalise a batch of readings (:meth:`Reading.checked`) and refuse those whose time is not plausible.
+
+    Every path into the store (polls, backfills, ``ingest``) passes through this function, so what one
+    path accepts, every other path accepts too.
+    """
+    kept: list[Reading] = []
+    problems: list[str] = []
+    for reading in readings:
+        refused = time_problem(reading.inverter_time, received_time)
+        if refused is not None:
+            problems.append(f"reading refused: {refused}")
+            continue
+        normal, dropped = reading.checked()
+        if dropped:
+            problems.extend(f"at {int(reading.inverter_time)} dropped {problem}" for problem in dropped)
+        if type(normal.inverter_time) is not int:
+            normal = replace(normal, inverter_time=int(normal.inverter_time))
+        kept.append(normal)
+    return CheckedReadings(kept, problems)
 
 
 POINT_QUALITIES: tuple[str, ...] = ("good", "error", "estimated", "interpolated")
