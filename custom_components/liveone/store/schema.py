@@ -66,6 +66,12 @@ HISTORY_5M_COLUMNS = (
     *(f"{name}_w_{stat}" for name in POWER_STATS for stat in ("avg", "min", "max")),
     "battery_soc_last",
     *(column for _, column in ENERGY_FLOWS_5M),
+    # For the aggregation's own reads of earlier rows (the glitch rule's baseline window, a day's rows).
+    *(
+        f"{flow}_kwh_total_last"
+        for flow in ("solar", "load", "battery_in", "battery_out", "grid_in", "grid_out")
+    ),
+    "sample_count",
 )
 """The covering index of the history answers on ``readings_agg_5m``: its key, then every column read."""
 
