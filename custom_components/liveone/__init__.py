@@ -10,6 +10,7 @@ from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers import config_validation as cv, issue_registry as ir
 from homeassistant.helpers.event import async_track_utc_time_change
 from homeassistant.helpers.typing import ConfigType
+from homeassistant.util.hass_dict import HassKey
 import voluptuous as vol
 
 from . import sources  # noqa: F401  (importing the package registers every kind)
@@ -37,8 +38,19 @@ PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.SENSOR]
 
 ISSUE_INVALID_DB_URL = "invalid_db_url"
 
+# Raw-reading retention (liveone: keep_raw_days: N): a store-wide setting, like db_url; see README.
+CONF_KEEP_RAW_DAYS = "keep_raw_days"
+DATA_KEEP_RAW_DAYS: HassKey[int] = HassKey("liveone_keep_raw_days")
+
 CONFIG_SCHEMA = vol.Schema(
-    {DOMAIN: vol.Schema({vol.Optional(CONF_DB_URL): cv.string})},
+    {
+        DOMAIN: vol.Schema(
+            {
+                vol.Optional(CONF_DB_URL): cv.string,
+                vol.Optional(CONF_KEEP_RAW_DAYS): vol.All(vol.Coerce(int), vol.Range(min=1)),
+            }
+        )
+    },
     extra=vol.ALLOW_EXTRA,
 )
 
@@ -65,6 +77,8 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
             return False
     ir.async_delete_issue(hass, DOMAIN, ISSUE_INVALID_DB_URL)
     async_set_store_url(hass, url)
+    if (keep_raw_days := config.get(DOMAIN, {}).get(CONF_KEEP_RAW_DAYS)) is not None:
+        hass.data[DATA_KEEP_RAW_DAYS] = keep_raw_days
     async_register_services(hass)
     async_register_websocket_commands(hass)
     hass.http.register_view(HistoryView())
@@ -110,6 +124,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> b
         try:
             await coordinator.async_run_daily_aggregation()
             await async_import_statistics(hass, entry)
+            if (keep_raw_days := hass.data.get(DATA_KEEP_RAW_DAYS)) is not None:
+                await coordinator.store.async_purge_raw(
+                    coordinator.system_id, keep_raw_days, coordinator.local_today()
+                )
         except StoreError as err:
             LOGGER.error("Daily aggregation of %s failed: %s", entry.title, err)
 

@@ -14,9 +14,10 @@ import random
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
 import sqlalchemy as sa
 
-from custom_components.liveone.store import aggregate, writer
+from custom_components.liveone.store import aggregate, backfill, writer
 from custom_components.liveone.store.aggregate import day_bounds, interval_end_of, local_day, rebuild
 from custom_components.liveone.vendors.model import ENERGY_FLOWS, Reading, round_half_away, round_int
 
@@ -168,23 +169,31 @@ def _dump(engine: sa.Engine, system_id: int) -> tuple[list[dict[str, Any]], list
         return rows_5m(conn, system_id), rows_1d(conn, system_id)
 
 
-def _write(engine: sa.Engine, system_id: int, readings: list[Reading], now: int) -> writer.WriteResult:
+# The per-poll write path and the set-based backfill path: every property holds for both.
+WRITERS = pytest.mark.parametrize("path", ["per-poll", "backfill"])
+_WRITE = {"per-poll": writer.write_readings, "backfill": backfill.write_backfill}
+
+
+def _write(
+    engine: sa.Engine, system_id: int, readings: list[Reading], now: int, path: str = "per-poll"
+) -> writer.WriteResult:
     with engine.begin() as conn:
         # Received no earlier than the newest reading: a reading ahead of its receipt would be refused.
         received = max([now, *(int(r.inverter_time) for r in readings)])
-        return writer.write_readings(conn, system_id, readings, received_time=received, now=now)
+        return _WRITE[path](conn, system_id, readings, received_time=received, now=now)
 
 
 # ------------------------------------------------------------------------------------------------
 # Properties
 
 
+@WRITERS
 @PROPERTY_SETTINGS
-@given(scenarios())
-def test_energies_follow_the_rules_and_days_sum_their_intervals(scenario: dict[str, Any]) -> None:
+@given(scenario=scenarios())
+def test_energies_follow_the_rules_and_days_sum_their_intervals(path: str, scenario: dict[str, Any]) -> None:
     offset, readings, now = scenario["offset"], scenario["readings"], scenario["now"]
     engine, system_id = _store(offset)
-    _write(engine, system_id, readings, now)
+    _write(engine, system_id, readings, now, path)
     intervals, days = _dump(engine, system_id)
     expected = reference_energies([r.normalized() for r in readings])
     assert [row["interval_end"] for row in intervals] == sorted(expected)
@@ -221,17 +230,18 @@ def test_energies_follow_the_rules_and_days_sum_their_intervals(scenario: dict[s
             assert abs(kwh * 1000 - stored) <= 0.5 * len(known) + 0.5 + EPS
 
 
+@WRITERS
 @PROPERTY_SETTINGS
-@given(scenarios())
-def test_order_batches_and_repeats_do_not_change_the_aggregates(scenario: dict[str, Any]) -> None:
+@given(scenario=scenarios())
+def test_order_batches_and_repeats_do_not_change_the_aggregates(path: str, scenario: dict[str, Any]) -> None:
     offset, readings, now = scenario["offset"], scenario["readings"], scenario["now"]
     rng = random.Random(scenario["seed"])
     one_batch, one_id = _store(offset)
-    _write(one_batch, one_id, readings, now)
+    _write(one_batch, one_id, readings, now, path)
     expected = _dump(one_batch, one_id)
 
     # The same readings again: nothing new, nothing changes.
-    again = _write(one_batch, one_id, readings, now)
+    again = _write(one_batch, one_id, readings, now, path)
     assert (again.rows_written, again.intervals, again.days) == (0, (), ())
     assert _dump(one_batch, one_id) == expected
 
@@ -241,7 +251,7 @@ def test_order_batches_and_repeats_do_not_change_the_aggregates(scenario: dict[s
     pieces, store_id = _store(offset)
     while shuffled:
         size = rng.randint(1, 5)
-        _write(pieces, store_id, shuffled[:size], now)
+        _write(pieces, store_id, shuffled[:size], now, path)
         shuffled = shuffled[size:]
     assert _dump(pieces, store_id) == expected
 

@@ -340,3 +340,29 @@ def test_commands_other_than_copy_need_db(capsys: pytest.CaptureFixture[str]) ->
     with pytest.raises(SystemExit):
         main(["init"])
     assert "init needs --db URL" in capsys.readouterr().err
+
+
+async def test_purge_keeps_aggregates_and_refuses_rebuilding_purged_days(db_url: str, tmp_path: Path) -> None:
+    """``purge --keep-days`` deletes old raw readings only; ``aggregate`` over them is then refused."""
+    assert (await _run("--db", db_url, "add-system", "--vendor", "demo", "--site", "cli"))[0] == 0
+    _write_demo_day(tmp_path / "days.jsonl", 1, days=3)
+    assert (await _run("--db", db_url, "ingest", str(tmp_path / "days.jsonl")))[0] == 0
+    aggregates = query_db(db_url, "SELECT count(*) FROM readings_agg_5m")
+    code, out = await _run("--db", db_url, "purge", "--keep-days", "1")
+    assert code == 0
+    # Today (the real date) is long after the data: every aggregated day goes.
+    assert "system 1: deleted 4320 raw readings" in out
+    assert query_db(db_url, "SELECT count(*) FROM readings") == [(0,)]
+    assert query_db(db_url, "SELECT count(*) FROM readings_agg_5m") == aggregates
+    assert query_db(db_url, "SELECT count(*) FROM readings_agg_1d") == [(3,)]
+    code, out = await _run("--db", db_url, "purge", "--keep-days", "1", "--system", "1")
+    assert "deleted 0 raw readings" in out
+    with pytest.raises(StoreError, match="were purged"):
+        await _run("--db", db_url, "aggregate", "--system", "1", "--from", "2025-08-17", "--to", "2025-08-18")
+
+
+def test_purge_bad_arguments(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--db", db_url, "purge", "--keep-days", "0"]) == 1
+    assert "--keep-days must be at least 1" in capsys.readouterr().err
+    assert main(["--db", db_url, "purge", "--keep-days", "5", "--system", "4"]) == 1
+    assert "no system with id 4" in capsys.readouterr().err

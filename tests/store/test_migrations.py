@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 
@@ -83,4 +85,45 @@ def test_newer_database_is_refused(store_url: str) -> None:
         conn.execute(sa.text("UPDATE schema_version SET version = :v"), {"v": SCHEMA_VERSION + 1})
     with pytest.raises(SchemaTooNewError, match="newer"):
         migrate(engine)
+    engine.dispose()
+
+
+def test_file_without_the_history_index_gets_it_and_keeps_its_rows(store_url: str) -> None:
+    """A current-version file made before the history index existed gains it at the next start."""
+    from custom_components.liveone.store.schema import HISTORY_5M_COLUMNS, HISTORY_INDEX
+
+    engine = create_engine(store_url)
+    migrate(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                f"DROP INDEX {HISTORY_INDEX}"
+                + (" ON readings_agg_5m" if conn.dialect.name in {"mysql", "mariadb"} else "")
+            )
+        )
+        conn.execute(
+            metadata.tables["readings_agg_5m"].insert(),
+            [{"system_id": 1, "interval_end": 1755404100 + 300 * i, "solar_w_avg": i} for i in range(20)],
+        )
+    assert HISTORY_INDEX not in {i["name"] for i in sa.inspect(engine).get_indexes("readings_agg_5m")}
+    engine.dispose()
+
+    engine = create_engine(store_url)
+    assert migrate(engine) == SCHEMA_VERSION
+    (index,) = [i for i in sa.inspect(engine).get_indexes("readings_agg_5m") if i["name"] == HISTORY_INDEX]
+    assert tuple(index["column_names"]) == HISTORY_5M_COLUMNS
+    with engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT count(*), sum(solar_w_avg) FROM readings_agg_5m")).one() == (
+            20,
+            190,
+        )
+    engine.dispose()
+
+
+def test_new_sqlite_file_can_hand_freed_pages_back(tmp_path: Path) -> None:
+    """A new SQLite store is made with incremental auto-vacuum (the retention purge shrinks it)."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate(engine)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA auto_vacuum").scalar() == 2  # INCREMENTAL
     engine.dispose()

@@ -18,20 +18,21 @@ from pathlib import Path
 import time
 from typing import Any, Final
 
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL, Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..vendors.model import Batch, Interval, PointReading, Reading
 from . import (
     access,
     aggregate,
+    backfill,
     batch as batch_mod,
     intervals as intervals_mod,
     points,
     queries,
+    retention,
     statistics as statistics_mod,
     systems as systems_mod,
-    writer,
 )
 from .access import (
     Caller,
@@ -48,6 +49,7 @@ from .errors import StoreDamaged, StoreError
 from .migrations import SchemaTooNewError, migrate
 from .points import PointWriteResult
 from .recovery import is_damage, sqlite_file
+from .retention import PurgeResult
 from .statistics import EnergyHours
 from .systems import StoredReading, SystemInfo
 from .writer import WriteResult
@@ -300,10 +302,13 @@ class Store:
     async def async_write_readings(
         self, system_id: int, readings: Sequence[Reading], *, received_time: int | None = None
     ) -> WriteResult:
-        """Store readings and their aggregates without a poll record (backfills, imports)."""
+        """Store readings and their aggregates without a poll record (backfills, imports).
+
+        The set-based path (:mod:`.backfill`): the same rows as a poll's write, computed in bulk.
+        """
         stamp = int(time.time()) if received_time is None else received_time
         return await self.async_transaction(
-            functools.partial(writer.write_readings, received_time=stamp, now=int(time.time())),
+            functools.partial(backfill.write_backfill, received_time=stamp, now=int(time.time())),
             system_id,
             readings,
         )
@@ -327,10 +332,24 @@ class Store:
         """Recompute 5-minute and daily rows of a local-day range from the raw readings.
 
         ``now`` (default: the current time) decides which days are finished and stamps the rows.
+
+        Raises:
+            PurgedRangeError: the range reaches days whose raw readings were purged (retention).
+
         """
-        return await self.async_transaction(
-            functools.partial(aggregate.rebuild, now=now), system_id, first_day, last_day
-        )
+
+        def _work(conn: Connection) -> tuple[int, int]:
+            retention.check_rebuild(conn, system_id, first_day)  # refuses days whose readings were purged
+            return aggregate.rebuild(conn, system_id, first_day, last_day, now=now)
+
+        return await self.async_transaction(_work)
+
+    async def async_purge_raw(self, system_id: int, keep_days: int, today: date) -> PurgeResult:
+        """Delete the system's raw readings older than ``keep_days`` before ``today``, in short steps.
+
+        5-minute and daily rows are never touched; see :mod:`.retention`.
+        """
+        return await retention.async_purge(self.async_transaction, system_id, keep_days, today)
 
     # Access: each check, and each check with its change, is one transaction (see :mod:`.access`).
 

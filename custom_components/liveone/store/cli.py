@@ -9,6 +9,7 @@ Commands::
     liveone-store --db URL add-system --vendor demo --site home --name "Home" --tz-offset 600
     liveone-store --db URL ingest readings.jsonl
     liveone-store --db URL aggregate --system 1 [--from 2025-08-01 --to 2025-08-31]
+    liveone-store --db URL purge --keep-days 90 [--system 1]
     liveone-store copy --from URL --to URL [--replace]
 """
 
@@ -31,7 +32,7 @@ from sqlalchemy.engine import Connection
 
 from ..vendors.model import READING_FIELDS, Reading, time_problem
 from . import Store, StoreError, SystemInfo
-from .aggregate import interval_end_of, local_day
+from .aggregate import interval_end_of, local_date_at, local_day
 from .copy import copy_store
 from .engine import redact_url
 from .schema import readings as readings_table, systems
@@ -195,6 +196,23 @@ async def _aggregate(store: Store, system_id: int, first: date | None, last: dat
     return 0
 
 
+async def _purge(store: Store, keep_days: int, system_id: int | None, out: TextIO) -> int:
+    if keep_days < 1:
+        raise InputError(f"--keep-days must be at least 1, not {keep_days}")
+    ids = sorted(await store.async_transaction(_known_systems)) if system_id is None else [system_id]
+    for found in ids:
+        system = await store.async_get_system(found)
+        if system is None:
+            raise InputError(f"no system with id {found}")
+        today = local_date_at(time.time(), int(system["timezone_offset_min"]))
+        result = await store.async_purge_raw(found, keep_days, today)
+        out.write(
+            f"system {found}: deleted {result.deleted} raw readings in {result.steps} steps"
+            f" (longest {result.longest_step_s * 1000:.0f} ms), {result.pages_freed} pages handed back\n"
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Build the command line's argument parser."""
     parser = argparse.ArgumentParser(prog="liveone-store", description=__doc__.split("\n\n")[0])
@@ -218,6 +236,11 @@ def build_parser() -> argparse.ArgumentParser:
     agg.add_argument("--system", type=int, required=True)
     agg.add_argument("--from", dest="first", type=date.fromisoformat, help="first local day (YYYY-MM-DD)")
     agg.add_argument("--to", dest="last", type=date.fromisoformat, help="last local day (YYYY-MM-DD)")
+    purge = commands.add_parser(
+        "purge", help="delete raw readings older than N days (5-minute and daily rows are kept)"
+    )
+    purge.add_argument("--keep-days", type=int, required=True, help="local days of raw readings to keep")
+    purge.add_argument("--system", type=int, help="only this system (default: every system)")
     copy = commands.add_parser(
         "copy", help="copy a whole store to another database and check the row counts of every table"
     )
@@ -271,6 +294,8 @@ async def run(argv: Sequence[str], out: TextIO | None = None) -> int:
             return 0
         if args.command == "ingest":
             return await _ingest(store, args.file, out)
+        if args.command == "purge":
+            return await _purge(store, args.keep_days, args.system, out)
         return await _aggregate(store, args.system, args.first, args.last, out)
     finally:
         await store.async_close()

@@ -27,8 +27,10 @@ rounded half away from zero), SOC in %, 5-minute and 30-minute energies in Wh, d
 A slot without data is ``null``; a 30-minute energy is the sum of the 5-minute energies present and
 ``null`` only when none is.
 
-Queries. One statement per answer, through ``readings_agg_5m_system_interval_idx`` (5m, 30m) or
-``readings_agg_1d_system_day_idx`` (1d); the raw ``readings`` table is never read. The roll-up to
+Queries. One statement per answer, through ``readings_agg_5m_history_idx`` (5m, 30m: a covering
+index, so the table itself is not read and one system's rows are side by side in the index's pages
+however many systems share the store) or ``readings_agg_1d_system_day_idx`` (1d); the raw ``readings``
+table is never read. The roll-up to
 30 minutes is done by the database (``GROUP BY`` the slot, :func:`.dialect.bucket_end`), which returns
 one row per slot instead of six: fetching values is most of a query's cost. Averages come back as sum
 and count and are divided and rounded here, so each matches the mean of the 5-minute averages exactly;
@@ -385,12 +387,13 @@ def _daily(
     first_day = _EPOCH + timedelta(days=(start + offset * 60) // DAY)
     days = [first_day + timedelta(days=n) for n in range((end - start) // DAY)]
     index = {day.isoformat(): n for n, day in enumerate(days)}
-    values: list[list[Any]] = [[None] * len(days) for _ in _DAILY_VALUES]
     params = {"sid": str(system_id), "first": days[0].isoformat(), "last": days[-1].isoformat()}
-    for row in conn.execute(_ROWS_1D_STMT, params):
-        n = index[row[0]]  # the query only returns days of the range
-        for column, value in enumerate(row[1:]):
-            values[column][n] = value
+    # One fetch of every row, each put at its day (the query only returns days of the range), then
+    # one transpose into the series: placing values one by one was most of a year's answer.
+    slots: list[Sequence[Any]] = [(None,) * (len(_DAILY_VALUES) + 1)] * len(days)
+    for row in conn.execute(_ROWS_1D_STMT, params).all():
+        slots[index[row[0]]] = row
+    values = [list(column) for column in list(zip(*slots, strict=True))[1:]]
     span = (days[0].isoformat(), days[-1].isoformat(), "1d")
     return [
         _series(prefix, metric, kind, units, span=span, data=values[column])

@@ -76,6 +76,8 @@ def create_at_version(engine: Engine, version: int) -> None:
 
 def migrate(engine: Engine) -> int:
     """Bring the database to the current schema version and return the version it started at (0 = new)."""
+    if engine.dialect.name == "sqlite":
+        _incremental_vacuum_when_new(engine)
     with engine.begin() as conn:
         found = get_version(conn)
         if found is None:
@@ -94,4 +96,37 @@ def migrate(engine: Engine) -> int:
     # Tables added to the current version without a version bump never exist in old files.
     with engine.begin() as conn:
         metadata.create_all(conn, checkfirst=True)
+        _create_missing_indexes(conn)
     return found
+
+
+def _incremental_vacuum_when_new(engine: Engine) -> None:
+    """Make a new SQLite file with incremental auto-vacuum, before its first table.
+
+    Pages the retention purge frees can then be handed back to the file system a few at a time
+    (``PRAGMA incremental_vacuum``, see retention.py). The mode can only change on an empty file (or
+    with a full ``VACUUM``); the connection settings have already written the file's first page, so
+    the empty file is vacuumed once, which is instant.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        if sa.inspect(conn).get_table_names():
+            return
+        if conn.exec_driver_sql("PRAGMA auto_vacuum").scalar() != 2:
+            conn.exec_driver_sql("PRAGMA auto_vacuum = INCREMENTAL")
+            conn.exec_driver_sql("VACUUM")
+
+
+def _create_missing_indexes(conn: Connection) -> None:
+    """Create the current schema's indexes an existing file lacks (added without a version bump).
+
+    The history index on ``readings_agg_5m`` (:data:`~.schema.HISTORY_INDEX`) came this way: building
+    it reads the table once (seconds for a store of many system-years), at the first start after the
+    upgrade.
+    """
+    inspector = sa.inspect(conn)
+    for table in metadata.sorted_tables:
+        existing = {index["name"] for index in inspector.get_indexes(table.name)}
+        for index in sorted(table.indexes, key=lambda found: str(found.name)):
+            if index.name not in existing:
+                _LOGGER.info("Creating index %s on the LiveOne store's %s", index.name, table.name)
+                index.create(conn)
