@@ -1,7 +1,7 @@
 """Aggregation invariants over generated readings (Hypothesis).
 
 Each example gets fresh in-memory stores. The interval energies are checked against a reference
-written here from BEHAVIOUR.md's rules alone, in the simplest (slow) way, so that the store's
+written here from docs/aggregation.md's rules alone, in the simplest (slow) way, so that the store's
 incremental, chunked implementation is compared with something independent of it.
 """
 
@@ -59,7 +59,7 @@ def _positive_area(a: float, b: float, seconds: float) -> float:
 
 
 def reference_energies(readings: list[Reading]) -> dict[int, list[float | None]]:
-    """Each interval's unrounded energy per flow, straight from BEHAVIOUR.md section 5."""
+    """Each interval's unrounded energy per flow, straight from docs/aggregation.md#interval-energy."""
     ordered = sorted(readings, key=lambda r: r.inverter_time)
     intervals: dict[int, list[int]] = defaultdict(list)  # interval end -> indexes into ordered
     for index, reading in enumerate(ordered):

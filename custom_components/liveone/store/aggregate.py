@@ -1,4 +1,4 @@
-"""5-minute and daily aggregation of ``readings`` (BEHAVIOUR.md section 5).
+"""5-minute and daily aggregation of ``readings`` (docs/aggregation.md).
 
 Intervals. A reading at ``t`` belongs to the interval ending ``ceil(t / 300) * 300`` (``start < t <=
 end``). A 5-minute row carries avg/min/max of each power column over its non-NULL values, the last
@@ -30,7 +30,8 @@ Interval energy of a flow, decided per interval:
    integrated; an interval with no segment to integrate has NULL energy.
 
 Intervals whose 5-minute row has no raw readings (Enphase writes its 5-minute rows directly, through
-:mod:`.intervals`, which refuses a slot that holds raw readings) are never rewritten here; they count in the daily rows and serve as baselines for the totals rule. For such a row
+:mod:`.intervals`, which refuses a slot that holds raw readings) are never rewritten here; they count
+in the daily rows and serve as baselines for the totals rule. For such a row
 the stored Wh is its energy, except that a rise of its lifetime total is used where there is an earlier
 total (the two agree for a correctly chained total).
 

@@ -1,4 +1,4 @@
-"""History answers for one system at 5-minute, 30-minute and daily resolution (BEHAVIOUR.md section 6).
+"""History answers for one system at 5-minute, 30-minute and daily resolution (docs/access.md#history).
 
 This is the query layer behind the ``liveone/history`` WebSocket command and the HTTP view; it imports
 nothing from Home Assistant. The doors parse the request, call :func:`resolve_range` and then

@@ -177,7 +177,7 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
     sa.Index("readings_agg_5m_system_id_idx", agg5.c.system_id)
     sa.Index("readings_agg_5m_interval_end_idx", agg5.c.interval_end)
     if version >= 2:
-        # Not in SCHEMA.md (every index it documents stays): the history answers read only these
+        # Not in docs/schema.md (every index it documents stays): the history answers read only these
         # columns, so this index alone answers them, one system's rows side by side in its pages
         # however many systems fill the store together. Added to older files by migrations.py.
         sa.Index(HISTORY_INDEX, *(agg5.c[name] for name in HISTORY_5M_COLUMNS))
