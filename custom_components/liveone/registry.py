@@ -1,6 +1,6 @@
 """The registry of kinds of system: what the shared modules know of a kind, and how they find it.
 
-Each kind (demo, Selectronic, ...) has one module under :mod:`.sources` that declares a
+Each kind of system has one module under :mod:`.sources` that declares a
 :class:`SourceKind` and registers it; ``sources/__init__.py`` holds the one line per kind. The shared
 modules (setup, the config flow, entities, diagnostics, services) look a kind up here by the entry's
 ``vendor`` and never name one. See ``docs/adding-a-source.md``.
