@@ -24,6 +24,7 @@ import voluptuous as vol
 
 from .access import async_history, caller_of
 from .const import CONF_SITE_ID, CONF_VENDOR, DOMAIN
+from .csv_export import history_table
 from .runtime import LiveOneConfigEntry
 from .shared_store import async_use_store
 from .statistics import async_import_statistics
@@ -225,24 +226,6 @@ async def _async_rebuild(call: ServiceCall) -> ServiceResponse:
     return {"intervals": intervals, "days": days}
 
 
-def _csv_rows(answer: dict[str, Any]) -> tuple[list[str], list[list[Any]]]:
-    """Turn a history envelope into a header and one row per slot (slot end, or local date for 1d)."""
-    series = answer["data"]
-    # Series ids are liveone.<vendor>.<site>.<metric>; the metric names the column.
-    header = ["time", *(f"{s['id'].split('.', 3)[3]} ({s['units']})" for s in series)]
-    span = series[0]["history"]  # every series of an answer has the same slots
-    count = len(span["data"])
-    if span["interval"] == "1d":
-        first_day = date.fromisoformat(span["start"])
-        times = [(first_day + timedelta(days=n)).isoformat() for n in range(count)]
-    else:
-        first_end = datetime.fromisoformat(span["start"])
-        step = timedelta(seconds=INTERVALS[span["interval"]])
-        times = [(first_end + step * n).isoformat() for n in range(count)]
-    columns = [s["history"]["data"] for s in series]
-    return header, [[when, *(column[n] for column in columns)] for n, when in enumerate(times)]
-
-
 def _write_csv(path: Path, header: list[str], rows: list[list[Any]], *, make_parents: bool) -> None:
     if make_parents:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -297,7 +280,7 @@ async def _async_export(call: ServiceCall) -> ServiceResponse:
         raise _failed("store_unavailable", error=err) from err
     given = call.data.get(ATTR_PATH)
     target = await hass.async_add_executor_job(_export_target, hass, entry, given, interval)
-    header, rows = _csv_rows(answer)
+    header, rows = history_table(answer)
     try:
         await hass.async_add_executor_job(
             lambda: _write_csv(target, header, rows, make_parents=given is None)

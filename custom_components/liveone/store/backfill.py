@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from custom_components.liveone.vendors.model import ENERGY_FLOWS, check_readings, round_int, round_opt
+from custom_components.liveone.vendors.model import ENERGY_FLOWS, round_int, round_opt
 
 from . import aggregate
 from .aggregate import (
@@ -52,7 +52,7 @@ from .aggregate import (
 )
 from .dialect import upsert
 from .schema import DAILY_ENERGY_COLUMNS, POWER_STATS, readings_agg_1d, readings_agg_5m
-from .writer import WriteResult, _insert_readings, _stored_times
+from .writer import WriteResult, _insert_readings, new_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -158,39 +158,6 @@ class _Day:
         return values
 
 
-def _new_rows(
-    conn: Connection, system_id: int, readings: Sequence[Reading], received_time: int, stamp: int
-) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
-    """Return the batch's new ``readings`` rows and the problems found, as the per-poll path finds them.
-
-    The readings go through the same check (:func:`~..vendors.model.check_readings`); the first of
-    repeats is kept, and none already stored.
-    """
-    checked = check_readings(readings, received_time)
-    problems = tuple(checked.problems)
-    for problem in problems:
-        _LOGGER.debug("System %s: %s", system_id, problem)
-    batch: dict[int, Reading] = {}
-    for reading in checked.readings:
-        batch.setdefault(reading.inverter_time, reading)
-    times = sorted(batch)
-    already = _stored_times(conn, system_id, times)
-    rows: list[dict[str, Any]] = []
-    for t in times:
-        if t in already:
-            continue
-        row = batch[t].as_row()
-        row.update(
-            system_id=system_id,
-            inverter_time=t,
-            received_time=received_time,
-            delay_seconds=received_time - t,
-            created_at=stamp,
-        )
-        rows.append(row)
-    return rows, problems
-
-
 def write_backfill(
     conn: Connection,
     system_id: int,
@@ -212,7 +179,7 @@ def write_backfill(
         return WriteResult(0, (), ())
     stamp = int(time.time()) if now is None else now
     offset = aggregate.system_offset(conn, system_id)
-    rows, problems = _new_rows(conn, system_id, readings, received_time, stamp)
+    rows, problems = new_rows(conn, system_id, readings, received_time, stamp)
     if not rows:
         return WriteResult(0, (), (), problems)
     _insert_readings(conn, rows)

@@ -109,6 +109,39 @@ def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set
     return found
 
 
+def new_rows(
+    conn: Connection, system_id: int, readings: Sequence[Reading], received_time: int, stamp: int
+) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+    """Return the batch's new ``readings`` rows and the problems found, (the per-poll and backfill paths share it).
+
+    The readings go through the same check (:func:`~..vendors.model.check_readings`); the first of
+    repeats is kept, and none already stored.
+    """
+    checked = check_readings(readings, received_time)
+    problems = tuple(checked.problems)
+    for problem in problems:
+        _LOGGER.debug("System %s: %s", system_id, problem)
+    batch: dict[int, Reading] = {}
+    for reading in checked.readings:
+        batch.setdefault(reading.inverter_time, reading)
+    times = sorted(batch)
+    already = _stored_times(conn, system_id, times)
+    rows: list[dict[str, Any]] = []
+    for t in times:
+        if t in already:
+            continue
+        row = batch[t].as_row()
+        row.update(
+            system_id=system_id,
+            inverter_time=t,
+            received_time=received_time,
+            delay_seconds=received_time - t,
+            created_at=stamp,
+        )
+        rows.append(row)
+    return rows, problems
+
+
 def write_readings(
     conn: Connection,
     system_id: int,
@@ -145,30 +178,8 @@ def write_readings(
         return _NOTHING
     stamp = int(time.time()) if now is None else now
     offset = aggregate.system_offset(conn, system_id)
-    checked = check_readings(readings, received_time)
-    problems = tuple(checked.problems)
-    for problem in problems:
-        _LOGGER.debug("System %s: %s", system_id, problem)
+    rows, problems = new_rows(conn, system_id, readings, received_time, stamp)
     nothing = WriteResult(0, (), (), problems)
-
-    batch: dict[int, Reading] = {}
-    for reading in checked.readings:
-        batch.setdefault(reading.inverter_time, reading)
-    times = sorted(batch)
-    already = _stored_times(conn, system_id, times)
-    rows: list[dict[str, Any]] = []
-    for t in times:
-        if t in already:
-            continue
-        row = batch[t].as_row()
-        row.update(
-            system_id=system_id,
-            inverter_time=t,
-            received_time=received_time,
-            delay_seconds=received_time - t,
-            created_at=stamp,
-        )
-        rows.append(row)
     if not rows:
         return nothing
     _insert_readings(conn, rows)
