@@ -692,6 +692,25 @@ def test_late_reading_that_raises_a_baseline_recomputes_the_glitches_after_it(
     assert day_row(engine, system_id, "2025-08-17")["solar_kwh"] == 1.0  # type: ignore[index]
 
 
+def test_late_reading_that_turns_a_glitch_into_a_reset_recomputes_the_row_after_it(
+    engine: Engine, system_id: int
+) -> None:
+    # Without the late reading 10.0 -> 9.5 is a glitch: the baseline stays 10.0 and 10.3 adds 300 Wh.
+    write(engine, system_id, [totals(at(12, 1), 10.0), totals(at(12, 11), 9.5), totals(at(12, 16), 10.3)])
+    assert [row["solar_interval_wh"] for row in rows_5m_of(engine, system_id)] == [None, 0, 300]
+    # A late 20.0 before them: 9.5 is now a reset (below 90% of 20.0), so 9.5 is the baseline of the
+    # row after it, which becomes +800 Wh although neither its readings nor the reset row's energy changed.
+    write(engine, system_id, [totals(at(12, 6), 20.0)])
+    assert [row["solar_interval_wh"] for row in rows_5m_of(engine, system_id)] == [None, 10000, 0, 800]
+    assert day_row(engine, system_id, "2025-08-17")["solar_kwh"] == 10.8  # type: ignore[index]
+    # The same readings in one batch give the same rows.
+    fresh = new_engine("sqlite://")
+    with fresh.begin() as conn:
+        fresh_id = add_system(conn)
+    write(fresh, fresh_id, [totals(at(12, m), v) for m, v in ((1, 10.0), (6, 20.0), (11, 9.5), (16, 10.3))])
+    assert rows_5m_of(fresh, fresh_id) == rows_5m_of(engine, system_id)
+
+
 def test_baseline_is_found_beyond_a_day_of_rows_without_that_total(engine: Engine, system_id: int) -> None:
     # A day and a half of intervals with power only, between two totals.
     power = [Reading(inverter_time=at(12, 3) + n * 300, solar_w=100) for n in range(450)]

@@ -37,7 +37,9 @@ total (the two agree for a correctly chained total).
 
 Dependents. Recomputing an interval changes what later rows computed from it: the next row's first
 segment starts at this interval's last reading, and the next row with a total for a flow measures its
-rise from this one. Both are recomputed too.
+rise from this one's baseline. Both are recomputed too, and rows after them for as long as a flow's
+baseline differs from the one the stored rows were computed with (a glitch that became a reset moves
+the baseline of every row up to the next rise; see docs/aggregation.md#recomputing).
 
 Days. A day holds the intervals whose end lies in ``(local 00:00, next local 00:00]`` by the system's
 fixed ``timezone_offset_min``. A day's energy is the sum of its intervals' energies before they are
@@ -232,12 +234,12 @@ def glitch_step(baseline: float | None, total: float) -> tuple[float | None, flo
     return 0.0, baseline
 
 
-class _Baselines:
-    """The glitch-rule baseline of each flow, looked up in the store only when needed.
+class _Initial:
+    """The glitch-rule baseline of each flow before an interval end, found in the store on demand.
 
-    It starts as the baselines after the system's rows before ``before`` (the rule replayed over the
-    :data:`BASELINE_ROWS` rows before it) and follows the rows the caller walks, in ascending order,
-    through :meth:`advance`.
+    The rule is replayed over the :data:`BASELINE_ROWS` rows before ``before``; a flow with no total
+    in them takes the latest total before them (however far back). Shared by the twins of a
+    :class:`_Baselines`, so each value is looked up once.
     """
 
     __slots__ = ("_before", "_conn", "_looked_back", "_oldest", "_resolved", "_system_id", "_values")
@@ -251,22 +253,11 @@ class _Baselines:
         self._looked_back = False
         self._oldest: int | None = None  # the first row replayed, when rows before it may exist
 
-    def get(self, flow: int) -> float | None:
-        """Return the baseline total of a flow, or ``None`` when the system never had one."""
+    def value(self, flow: int) -> float | None:
+        """Return the flow's baseline before ``before``, or ``None`` when the system never had one."""
         if not self._resolved[flow]:
             self._look_back(flow)
         return self._values[flow]
-
-    def step(self, flow: int, total: float) -> float | None:
-        """Apply the glitch rule to a flow's next total; return its energy (Wh) or ``None``."""
-        energy, self._values[flow] = glitch_step(self.get(flow), total)
-        return energy
-
-    def advance(self, totals: Sequence[float | None]) -> None:
-        """Pass an interval's non-NULL totals through the rule, for the intervals after it."""
-        for flow, total in enumerate(totals):
-            if total is not None:
-                self.step(flow, total)
 
     def _look_back(self, flow: int) -> None:
         if not self._looked_back:
@@ -309,6 +300,60 @@ class _Baselines:
         params = {"sid": self._system_id, "before": before}
         value: float | None = self._conn.execute(_PREVIOUS_TOTAL_STMTS[flow], params).scalar_one_or_none()
         return value
+
+
+class _Baselines:
+    """The glitch-rule baseline of each flow, following the rows a walk passes through.
+
+    It starts as the baselines before ``before`` (:class:`_Initial`) and follows the rows the caller
+    walks, in ascending order, through :meth:`step` and :meth:`advance`. A :meth:`twin` starts from
+    the same baselines and follows rows of its own: a recompute walks the stored totals with one and
+    the new totals with the other, to see which flows' baselines the new readings changed.
+    """
+
+    __slots__ = ("_initial", "_resolved", "_values")
+
+    def __init__(self, conn: Connection, system_id: int, before: int) -> None:
+        self._initial = _Initial(conn, system_id, before)
+        self._values: list[float | None] = [None] * _NFLOWS
+        self._resolved = [False] * _NFLOWS
+
+    def twin(self) -> _Baselines:
+        """Return baselines that start where this one started (before any row it has followed)."""
+        twin = _Baselines.__new__(_Baselines)
+        twin._initial = self._initial
+        twin._values = [None] * _NFLOWS
+        twin._resolved = [False] * _NFLOWS
+        return twin
+
+    def get(self, flow: int) -> float | None:
+        """Return the baseline total of a flow, or ``None`` when the system never had one."""
+        if not self._resolved[flow]:
+            self._values[flow] = self._initial.value(flow)
+            self._resolved[flow] = True
+        return self._values[flow]
+
+    def set(self, flow: int, value: float | None) -> None:
+        """Make ``value`` the flow's baseline (one carried over from an earlier walk)."""
+        self._values[flow] = value
+        self._resolved[flow] = True
+
+    def step(self, flow: int, total: float) -> float | None:
+        """Apply the glitch rule to a flow's next total; return its energy (Wh) or ``None``."""
+        energy, self._values[flow] = glitch_step(self.get(flow), total)
+        return energy
+
+    def advance(self, totals: Sequence[float | None]) -> None:
+        """Pass an interval's non-NULL totals through the rule, for the intervals after it."""
+        for flow, total in enumerate(totals):
+            if total is not None:
+                self.step(flow, total)
+
+    def differences(self, other: _Baselines, flows: Iterable[int] | None = None) -> dict[int, float | None]:
+        """Return ``other``'s baseline of each flow (of ``flows``, or of any followed) where it differs."""
+        if flows is None:
+            flows = [f for f in range(_NFLOWS) if self._resolved[f] or other._resolved[f]]
+        return {f: other.get(f) for f in flows if self.get(f) != other.get(f)}
 
 
 def _positive_mean(a: float, b: float) -> float:
@@ -440,16 +485,15 @@ def _interval_row(samples: Sequence[_Sample]) -> tuple[dict[str, Any], list[floa
     return row, totals
 
 
-def _settled(totals: Sequence[float | None], baselines: _Baselines) -> set[int]:
-    """Return the flows whose total became their baseline (a rise or reset, not a glitch)."""
-    return {f for f, v in enumerate(totals) if v is not None and baselines.get(f) == v}
-
-
 def _write_5m(conn: Connection, updates: list[dict[str, Any]], inserts: list[dict[str, Any]]) -> None:
     if updates:
         conn.execute(_UPDATE_5M_STMT, updates)
     if inserts:
         conn.execute(_INSERT_5M_STMT, inserts)
+
+
+Carry = dict[int, float | None]
+"""Flows whose baseline a recompute changed, with the baseline the stored rows were computed with."""
 
 
 def _recompute_chunk(
@@ -460,11 +504,21 @@ def _recompute_chunk(
     now: int,
     *,
     changed: bool,
-) -> list[int]:
+    carry: Carry | None = None,
+) -> tuple[list[int], tuple[int, Carry] | None]:
     """Recompute the 5-minute rows of ``targets`` (ascending, within about a day) and their dependents.
 
-    ``changed`` says the targets' readings changed; only then are later rows recomputed as
-    dependents. Rows in ``all_targets`` outside this chunk are left to their own chunk.
+    ``changed`` says the targets' readings changed: the row after each then has a new first segment.
+    Later rows are recomputed while the baseline of one of their flows differs from the one they were
+    computed with: the walk follows the stored totals (the rows as they were computed) beside the new
+    ones, so a glitch that became a reset, or a reset a glitch, reaches every row after it. ``carry``
+    holds such differences from the walk before this one (valid at ``targets[0]``). Rows in
+    ``all_targets`` after this chunk are left to their own chunk.
+
+    Returns:
+        The interval ends written, and where the dependents go on beyond the rows walked (the next
+        row with a total of a flow still differing, and the differences), or ``None``.
+
     """
     lo, hi = targets[0], targets[-1]
     target_set = set(targets)
@@ -488,8 +542,11 @@ def _recompute_chunk(
     groups = _group(samples, lo)
     order = sorted(set(stored) | (target_set & groups.keys()))
 
-    baselines = _Baselines(conn, system_id, lo)
-    pending: set[int] = set()  # flows whose next total-bearing row must be recomputed
+    baselines = _Baselines(conn, system_id, lo)  # after the new totals
+    previous = baselines.twin()  # after the stored totals: what the stored rows were computed with
+    for flow, value in (carry or {}).items():
+        previous.set(flow, value)
+    diverged = set(carry or ())  # flows whose two baselines differ
     follow = False  # the previous interval's readings changed: the next row's first segment did too
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
@@ -497,22 +554,26 @@ def _recompute_chunk(
     for end in order:
         span = groups.get(end)
         existing = stored.get(end)
+        old_totals = existing[1] if existing is not None else ()
         if span is None:
             # A row without readings: never rewritten, but its totals are baselines.
             assert existing is not None
-            baselines.advance(existing[1])
-            pending.difference_update(_settled(existing[1], baselines))
+            baselines.advance(old_totals)
+            previous.advance(old_totals)
+            touched = {f for f, v in enumerate(old_totals) if v is not None}
+            diverged = (diverged - touched) | set(baselines.differences(previous, diverged | touched))
             continue
         is_target = end in target_set
-        old_totals = existing[1] if existing is not None else ()
-        if not (is_target or follow or any(old_totals[f] is not None for f in pending)):
+        if not (is_target or follow or any(old_totals[f] is not None for f in diverged)):
+            # Unchanged, and no flow it has a total for differs: both walks pass it alike.
             baselines.advance(old_totals)
-            pending.difference_update(f for f, v in enumerate(old_totals) if v is not None)
+            previous.advance(old_totals)
             continue
         first, stop = span
         group = samples[first:stop]
         row, totals = _interval_row(group)
         energies = _energies(totals, baselines, group, samples[first - 1] if first else None, None)
+        previous.advance(old_totals)
         for key, energy in zip(_ENERGY_5M, energies, strict=True):
             row[key] = round_int(energy)
         row["created_at"] = now
@@ -524,29 +585,58 @@ def _recompute_chunk(
             row["row_id"] = existing[0]
             updates.append(row)
         written.append(end)
-        flows_with_total = {f for f, v in enumerate(totals) if v is not None}
-        if is_target and changed:
-            pending |= flows_with_total
-            follow = True
-        else:
-            # A glitch keeps the baseline of the rows before: the next row depends on them too.
-            pending -= _settled(totals, baselines)
-            follow = False
+        touched = {f for f, v in enumerate(totals) if v is not None} | {
+            f for f, v in enumerate(old_totals) if v is not None
+        }
+        diverged = (diverged - touched) | set(baselines.differences(previous, diverged | touched))
+        follow = is_target and changed
     _write_5m(conn, updates, inserts)
 
     after = order[-1] if order else hi
     # Rows may follow the walk if the query hit its limit or returned rows the walk did not reach.
     more_after = len(found_rows) == limit or (bool(found_rows) and found_rows[-1][0] > after)
-    if changed and pending and more_after:
-        # A flow's next total lies beyond the rows walked: find it and recompute it on its own.
-        params = {"sid": system_id, "after": after}
-        far: set[int] = set()
-        for flow in pending:
-            end_found = conn.execute(_NEXT_TOTAL_STMTS[flow], params).scalar_one_or_none()
-            if end_found is not None and end_found not in all_targets:
-                far.add(int(end_found))
-        for end in sorted(far):
-            written += _recompute_chunk(conn, system_id, [end], all_targets, now, changed=False)
+    if not (diverged and more_after):
+        return written, None
+    # A differing flow's next total lies beyond the rows walked: the dependents go on from there.
+    params = {"sid": system_id, "after": after}
+    far = [conn.execute(_NEXT_TOTAL_STMTS[flow], params).scalar_one_or_none() for flow in sorted(diverged)]
+    found_ends = [int(end) for end in far if end is not None]
+    if not found_ends:
+        return written, None
+    return written, (min(found_ends), {flow: previous.get(flow) for flow in diverged})
+
+
+def recompute_from(
+    conn: Connection,
+    system_id: int,
+    chunks: Sequence[Sequence[int]],
+    now: int,
+    *,
+    changed: bool,
+    carry: Carry | None = None,
+) -> set[int]:
+    """Recompute chunks of interval ends (ascending) and every row depending on them; return the ends written.
+
+    Dependents that lie beyond a chunk's rows are recomputed in time order with the chunks, so each
+    walk starts from rows already right. ``carry``: baseline differences valid at the first chunk.
+    """
+    all_targets = frozenset(end for chunk in chunks for end in chunk)
+    written: set[int] = set()
+    queue = [list(chunk) for chunk in chunks]
+    onward: tuple[int, Carry] | None = None if carry is None else (queue[0][0], carry)
+    while queue or onward is not None:
+        if onward is not None and (not queue or onward[0] < queue[0][0]):
+            # Dependents beyond the last walk, before the next chunk: one more walk from there.
+            done, onward = _recompute_chunk(
+                conn, system_id, [onward[0]], all_targets, now, changed=False, carry=onward[1]
+            )
+        else:
+            chunk = queue.pop(0)
+            handed = onward[1] if onward is not None else None
+            done, onward = _recompute_chunk(
+                conn, system_id, chunk, all_targets, now, changed=changed, carry=handed
+            )
+        written.update(done)
     return written
 
 
@@ -582,11 +672,9 @@ def recompute_intervals(
     """
     stamp = int(time.time()) if now is None else now
     ends = sorted({interval_end_of(t) for t in interval_ends})
-    all_targets = frozenset(ends)
-    written: set[int] = set()
-    for chunk in _day_chunks(ends):
-        written.update(_recompute_chunk(conn, system_id, chunk, all_targets, stamp, changed=True))
-    return sorted(written)
+    if not ends:
+        return []
+    return sorted(recompute_from(conn, system_id, list(_day_chunks(ends)), stamp, changed=True))
 
 
 # --------------------------------------------------------------------------------------------------

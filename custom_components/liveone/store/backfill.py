@@ -45,7 +45,6 @@ from .aggregate import (
     _energies,
     _group,
     _interval_row,
-    _recompute_chunk,
     day_bounds,
     interval_end_of,
     local_day,
@@ -193,7 +192,8 @@ def write_backfill(
     stored = {int(row[_S_END]): row for row in conn.execute(_STORED_STMT, {**params, "after": walk_start})}
     order = sorted(stored.keys() | groups.keys())
 
-    baselines = _Baselines(conn, system_id, walk_start + 1)
+    baselines = _Baselines(conn, system_id, walk_start + 1)  # after the new totals
+    previous = baselines.twin()  # after the stored totals: what the rows after the batch were computed with
     days: dict[date, _Day] = {}
     updates: list[dict[str, Any]] = []
     inserts: list[dict[str, Any]] = []
@@ -210,6 +210,7 @@ def write_backfill(
             totals = existing[_S_TOTAL0 : _S_TOTAL0 + _NFLOWS]
             kept = existing[_S_STORED0 : _S_STORED0 + _NFLOWS]
             energies = _energies(totals, baselines, None, None, kept)
+            previous.advance(totals)
             day.add(energies, totals, existing[_S_POWER0:], existing[_S_SOC], existing[_S_COUNT])
             day.whole = False
             continue
@@ -217,6 +218,8 @@ def write_backfill(
         group = samples[first:stop]
         row, totals = _interval_row(group)
         energies = _energies(totals, baselines, group, samples[first - 1] if first else None, None)
+        if existing is not None:
+            previous.advance(existing[_S_TOTAL0 : _S_TOTAL0 + _NFLOWS])
         day.add(
             energies, totals, [row[column] for column in _POWER_COLUMNS], row["battery_soc_last"], len(group)
         )
@@ -241,7 +244,11 @@ def write_backfill(
     # Rows after the batch whose first segment or lifetime-total rise starts in it.
     following = conn.execute(_AFTER_STMT, {"sid": system_id, "after": hi}).scalar_one_or_none()
     if following is not None:
-        extra = _recompute_chunk(conn, system_id, [hi], frozenset({hi}), stamp, changed=True)
+        # The first of them has a new first segment; later ones follow while a baseline differs.
+        carry = baselines.differences(previous)
+        extra = sorted(
+            aggregate.recompute_from(conn, system_id, [[int(following)]], stamp, changed=False, carry=carry)
+        )
         written = sorted(set(written) | set(extra))
         # The last day may hold rows beyond the walk: aggregate.py computes it from the store.
         days[local_day(hi, offset)].whole = False
