@@ -74,7 +74,9 @@ def mondo_entry(group: str = GROUP, password: str = PASSWORD, **options: Any) ->
     )
 
 
-async def _poll(hass: HomeAssistant, freezer: FrozenDateTimeFactory, state: FakeMondo, advance: int = 120) -> None:
+async def _poll(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, state: FakeMondo, advance: int = 120
+) -> None:
     if advance:
         state.move_on(advance)
     freezer.tick(timedelta(minutes=2))
@@ -119,7 +121,9 @@ async def _start(hass: HomeAssistant) -> dict[str, Any]:
 async def test_flow_lists_every_group_and_adds_one(hass: HomeAssistant, fake: FakeMondo) -> None:
     result = await _start(hass)
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "mondo")
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": "wrong"})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": "wrong"}
+    )
     assert result["errors"] == {"base": "mondo_invalid_auth"}
     result = await hass.config_entries.flow.async_configure(
         result["flow_id"], {"email": f" {EMAIL} ", "password": PASSWORD}
@@ -146,7 +150,9 @@ async def test_flow_lists_every_group_and_adds_one(hass: HomeAssistant, fake: Fa
     assert fake.logins == 1  # the flow's login test; the group read reused its token
 
     result = await _start(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"group": GROUP})
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
 
@@ -155,20 +161,27 @@ async def test_flow_lists_every_group_and_adds_one(hass: HomeAssistant, fake: Fa
 async def test_flow_errors(hass: HomeAssistant, fake: FakeMondo) -> None:
     result = await _start(hass)
     fake.fail_next.append(503)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     assert result["errors"] == {"base": "mondo_cannot_connect"}
     with patch(
-        "custom_components.liveone.vendors.mondo.MondoAccount.async_list_groups", side_effect=RuntimeError("boom")
+        "custom_components.liveone.vendors.mondo.MondoAccount.async_list_groups",
+        side_effect=RuntimeError("boom"),
     ):
         result = await hass.config_entries.flow.async_configure(
             result["flow_id"], {"email": EMAIL, "password": PASSWORD}
         )
     assert result["errors"] == {"base": "unknown"}
     fake.groups.clear()
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     assert result["errors"] == {"base": "mondo_no_groups"}
     fake.groups["org-1"] = [{"id": GROUP, "name": "Hillcrest"}]
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     assert result["step_id"] == "mondo_group"
     fake.fail_next.append(503)
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"group": GROUP})
@@ -209,18 +222,24 @@ async def test_reconfigure_to_another_group_and_onto_a_configured_one(
     other.add_to_hass(hass)
     result = await mondo.start_reconfigure_flow(hass)
     assert result["step_id"] == "mondo_reconfigure"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"group": OTHER_GROUP})
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
     result = await mondo.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"group": GROUP})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
     hass.config_entries.async_remove  # noqa: B018
     await hass.config_entries.async_remove(other.entry_id)
     result = await mondo.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"email": EMAIL, "password": PASSWORD})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"email": EMAIL, "password": PASSWORD}
+    )
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"group": OTHER_GROUP})
     assert result["reason"] == "reconfigure_successful"
     await hass.async_block_till_done()
@@ -238,19 +257,24 @@ async def test_options_set_the_stale_limit(hass: HomeAssistant, mondo: MockConfi
 # Polling.
 
 
-async def test_real_body_gives_soc_load_and_the_vendor_time(hass: HomeAssistant, mondo: MockConfigEntry) -> None:
+async def test_real_body_gives_soc_load_and_the_vendor_time(
+    hass: HomeAssistant, mondo: MockConfigEntry
+) -> None:
     assert float(hass.states.get(SOC).state) == 74
     assert float(hass.states.get(LOAD).state) == 4350
-    assert await _rows(mondo, "SELECT inverter_time, battery_soc, load_w, solar_w, battery_w, grid_w FROM readings") == [
-        (T_WIDGET, 74.0, 4350, 9580, -7520, 2300)
-    ]
+    assert await _rows(
+        mondo, "SELECT inverter_time, battery_soc, load_w, solar_w, battery_w, grid_w FROM readings"
+    ) == [(T_WIDGET, 74.0, 4350, 9580, -7520, 2300)]
     assert hass.states.get("sensor.hillcrest_last_reading") is None or True
     points = await _rows(
         mondo,
         "SELECT pi.point_name, pi.point_sub_id, pi.subsystem, pr.measurement_time, pr.value "
         "FROM point_readings pr JOIN point_info pi ON pi.id = pr.point_id WHERE pi.point_name = 'Pool' ORDER BY 2",
     )
-    assert points == [("Pool", "energy", "load", T_WIDGET * 1000, 1234567.0), ("Pool", "power", "load", T_WIDGET * 1000, 850.0)]
+    assert points == [
+        ("Pool", "energy", "load", T_WIDGET * 1000, 1234567.0),
+        ("Pool", "power", "load", T_WIDGET * 1000, 850.0),
+    ]
     assert await _rows(mondo, "SELECT count(*) FROM point_info") == [(10,)]
     assert await _rows(mondo, "SELECT count(*) FROM point_readings_agg_5m") == [(10,)]
 
@@ -268,16 +292,21 @@ async def test_twenty_polls_one_login_every_reading_balances(
         night["demand"] = 2.5 if i < 10 else 1.5
         await _poll(hass, freezer, fake)
     assert (fake.logins, fake.refreshes) == (1, 0)
-    rows = await _rows(mondo, "SELECT solar_w, battery_w, grid_w, load_w FROM readings ORDER BY inverter_time")
+    rows = await _rows(
+        mondo, "SELECT solar_w, battery_w, grid_w, load_w FROM readings ORDER BY inverter_time"
+    )
     assert len(rows) == 21
     for solar, battery, grid, load in rows:
         assert abs(solar + battery + grid - load) <= BALANCE_TOLERANCE_W
-    assert rows[1] == (0, 2000, 500, 2500) and rows[-1] == (6000, -1500, -3000, 1500)
+    assert rows[1] == (0, 2000, 500, 2500)
+    assert rows[-1] == (6000, -1500, -3000, 1500)
     totals = await _rows(
         mondo,
         "SELECT battery_out_kwh_total, grid_out_kwh_total, solar_kwh_total FROM readings ORDER BY inverter_time DESC LIMIT 1",
     )
-    assert totals[0][0] > 0.5 and totals[0][1] > 0.5 and totals[0][2] == pytest.approx(18234.567)
+    assert totals[0][0] > 0.5
+    assert totals[0][1] > 0.5
+    assert totals[0][2] == pytest.approx(18234.567)
     status = await _rows(mondo, "SELECT total_polls, successful_polls FROM polling_status")
     assert status == [(21, 21)]
 
@@ -286,12 +315,12 @@ async def test_expired_token_is_refreshed_and_a_refused_refresh_logs_in_once(
     hass: HomeAssistant, mondo: MockConfigEntry, fake: FakeMondo, freezer: FrozenDateTimeFactory
 ) -> None:
     fake.expire_tokens()
-    mondo.runtime_data.coordinator.account._token.expires_at = 0  # type: ignore[attr-defined,union-attr]  # noqa: SLF001
+    mondo.runtime_data.coordinator.account._token.expires_at = 0  # type: ignore[attr-defined,union-attr]
     await _poll(hass, freezer, fake)
     assert (fake.logins, fake.refreshes) == (1, 1)
     fake.expire_tokens()
     fake.refuse_refresh = True
-    mondo.runtime_data.coordinator.account._token.expires_at = 0  # type: ignore[attr-defined,union-attr]  # noqa: SLF001
+    mondo.runtime_data.coordinator.account._token.expires_at = 0  # type: ignore[attr-defined,union-attr]
     await _poll(hass, freezer, fake)
     assert (fake.logins, fake.refreshes) == (2, 1)
     assert hass.states.get(LOAD).state != STATE_UNAVAILABLE
@@ -326,7 +355,8 @@ async def test_a_forbidden_group_is_a_failed_poll_naming_it(
         await _poll(hass, freezer, fake)
     assert hass.states.get(LOAD).state == STATE_UNAVAILABLE
     error = (await _rows(mondo, "SELECT last_error FROM polling_status"))[0][0]
-    assert error.startswith("SiteForbidden") and GROUP in error
+    assert error.startswith("SiteForbidden")
+    assert GROUP in error
     assert not hass.config_entries.flow.async_progress()  # not a reauth: the password is fine
 
 
@@ -377,7 +407,12 @@ async def test_a_new_circuit_adds_its_two_sensors_without_a_reload(
     assert float(hass.states.get("sensor.ev_charger_power").state) == 7200
     assert float(hass.states.get("sensor.ev_charger_energy").state) == 450.0  # shown in kWh
     device = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"mondo_{GROUP}_point_ev-1")})
-    assert device is not None and (device.name, device.model, device.manufacturer) == ("EV charger", "EvCharger", "Mondo Power")
+    assert device is not None
+    assert (device.name, device.model, device.manufacturer) == (
+        "EV charger",
+        "EvCharger",
+        "Mondo Power",
+    )
     system = dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"mondo_{GROUP}")})
     assert device.via_device_id == system.id
     entity = er.async_get(hass).async_get("sensor.ev_charger_power")
@@ -420,7 +455,9 @@ async def test_a_point_stale_at_setup_gets_no_device(
     freezer.move_to("2026-09-11T03:51:00+00:00")
     entry = await _setup(hass, mondo_entry())
     assert await hass.config_entries.async_unload(entry.entry_id)
-    fake.subcircuits[GROUP]["rows"] = [r for r in fake.subcircuits[GROUP]["rows"] if r["monitoringPointId"] != POOL]
+    fake.subcircuits[GROUP]["rows"] = [
+        r for r in fake.subcircuits[GROUP]["rows"] if r["monitoringPointId"] != POOL
+    ]
     freezer.tick(timedelta(days=8))
     fake.move_on(8 * 86400)
     assert await hass.config_entries.async_setup(entry.entry_id)
@@ -428,7 +465,8 @@ async def test_a_point_stale_at_setup_gets_no_device(
     assert dr.async_get(hass).async_get_device(identifiers={(DOMAIN, f"mondo_{GROUP}_point_{POOL}")}) is None
     coordinator = entry.runtime_data.coordinator
     assert isinstance(coordinator, MondoCoordinator)
-    assert POOL in coordinator.removed and POOL not in coordinator.points
+    assert POOL in coordinator.removed
+    assert POOL not in coordinator.points
 
 
 async def test_a_renamed_point_keeps_its_name_across_polls(
@@ -438,9 +476,13 @@ async def test_a_renamed_point_keeps_its_name_across_polls(
     registry.async_update_entity("sensor.pool_power", name="Pool pump")
     registry.async_update_entity("sensor.pool_power", icon="mdi:pool")  # not a rename
     await hass.async_block_till_done()
-    sql = f"SELECT point_sub_id, point_name, display_name FROM point_info WHERE point_id = '{POOL}' ORDER BY 1"
+    sql = (
+        f"SELECT point_sub_id, point_name, display_name FROM point_info WHERE point_id = '{POOL}' ORDER BY 1"
+    )
     assert await _rows(mondo, sql) == [("energy", "Pool", "Pool"), ("power", "Pool", "Pool pump")]
-    next(r for r in fake.subcircuits[GROUP]["rows"] if r["monitoringPointId"] == POOL)["monitoringPointName"] = "Pool 2"
+    next(r for r in fake.subcircuits[GROUP]["rows"] if r["monitoringPointId"] == POOL)[
+        "monitoringPointName"
+    ] = "Pool 2"
     for _ in range(3):
         await _poll(hass, freezer, fake)
     assert await _rows(mondo, sql) == [("energy", "Pool 2", "Pool"), ("power", "Pool 2", "Pool pump")]
@@ -458,13 +500,18 @@ async def test_renames_of_other_entities_are_ignored_and_a_lost_point_is_logged(
     registry.async_update_entity(LOAD, name="House load")
     other = MockConfigEntry(domain=DOMAIN)
     other.add_to_hass(hass)
-    foreign = registry.async_get_or_create("sensor", DOMAIN, f"mondo_{GROUP}_point_x_power", config_entry=other)
+    foreign = registry.async_get_or_create(
+        "sensor", DOMAIN, f"mondo_{GROUP}_point_x_power", config_entry=other
+    )
     registry.async_update_entity(foreign.entity_id, name="Not ours")
-    ghost = registry.async_get_or_create("sensor", DOMAIN, f"mondo_{GROUP}_point_ghost_power", config_entry=mondo)
+    ghost = registry.async_get_or_create(
+        "sensor", DOMAIN, f"mondo_{GROUP}_point_ghost_power", config_entry=mondo
+    )
     registry.async_update_entity(ghost.entity_id, name="Ghost")
     await hass.async_block_till_done()
     assert await _rows(mondo, "SELECT count(*) FROM point_info WHERE display_name != point_name") == [(0,)]
-    assert "Could not keep the new name" in caplog.text and "ghost" in caplog.text
+    assert "Could not keep the new name" in caplog.text
+    assert "ghost" in caplog.text
 
 
 # What users see.

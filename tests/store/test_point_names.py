@@ -43,12 +43,18 @@ async def test_list_and_rename_points(store_url: str) -> None:
         )
         assert (spa.point_sub_id, spa.last_seen_ms) == (None, T0)
 
-        assert await store.async_rename_point(system_id, "pool", "power", "  Pool pump ", now=5) == "Pool pump"
+        assert (
+            await store.async_rename_point(system_id, "pool", "power", "  Pool pump ", now=5) == "Pool pump"
+        )
         assert await store.async_rename_point(system_id, "spa", None, "Hot tub") == "Hot tub"
         # A later write with a new vendor name changes point_name only.
         await store.async_write_points(system_id, [_value("pool", "power", "Pool (new)", T0 + 180_000, 900)])
         pool, spa = await store.async_list_points(system_id)
-        assert (pool.point_name, pool.display_name, pool.last_seen_ms) == ("Pool (new)", "Pool pump", T0 + 180_000)
+        assert (pool.point_name, pool.display_name, pool.last_seen_ms) == (
+            "Pool (new)",
+            "Pool pump",
+            T0 + 180_000,
+        )
         assert spa.display_name == "Hot tub"
         assert [p.display_name for p in await store.async_list_points(other)] == ["Pool"]
         # Clearing the name goes back to the vendor's.

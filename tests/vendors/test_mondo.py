@@ -57,7 +57,8 @@ T_WIDGET = 1789098600  # 2026-09-11T03:50:00Z
 
 def test_real_widget_body_gives_soc_load_and_the_vendor_time() -> None:
     reading, from_vendor, signs, problems = widget_reading(widget(), now=0)
-    assert from_vendor and not problems
+    assert from_vendor
+    assert not problems
     assert reading.inverter_time == T_WIDGET
     assert reading.battery_soc == 74
     normal = reading.normalized()
@@ -111,9 +112,16 @@ def test_missing_or_bad_time_uses_the_wall_clock_and_says_so() -> None:
 
 @pytest.mark.parametrize(
     ("soc", "kept", "problem"),
-    [(0, 0.0, None), ("74", None, "not a number"), (math.nan, None, "not a finite number"), (None, None, None)],
+    [
+        (0, 0.0, None),
+        ("74", None, "not a number"),
+        (math.nan, None, "not a finite number"),
+        (None, None, None),
+    ],
 )
-def test_soc_zero_is_kept_and_strings_or_non_finite_are_refused(soc: Any, kept: float | None, problem: str | None) -> None:
+def test_soc_zero_is_kept_and_strings_or_non_finite_are_refused(
+    soc: Any, kept: float | None, problem: str | None
+) -> None:
     body = widget()
     body["liveUsageData"]["battery"]["stateOfCharge"] = soc
     reading = widget_reading(body, now=0)[0]
@@ -122,7 +130,8 @@ def test_soc_zero_is_kept_and_strings_or_non_finite_are_refused(soc: Any, kept: 
     if problem is None:
         assert not checked.problems
     else:
-        assert problem in checked.problems[0] and "battery_soc" in checked.problems[0]
+        assert problem in checked.problems[0]
+        assert "battery_soc" in checked.problems[0]
 
 
 def test_widget_values_that_are_not_numbers_are_dropped_with_a_problem() -> None:
@@ -132,7 +141,8 @@ def test_widget_values_that_are_not_numbers_are_dropped_with_a_problem() -> None
     reading, _, _, problems = widget_reading(body, now=0)
     assert (reading.grid_w, reading.solar_w) == (None, None)
     assert problems == ("grid='2.3': not a number",)
-    assert imbalance_w(reading) is None and balances(reading)
+    assert imbalance_w(reading) is None
+    assert balances(reading)
     body["liveUsageData"] = []
     assert widget_reading(body, now=0)[0].battery_w is None
     with pytest.raises(InvalidResponse, match="liveusage"):
@@ -148,7 +158,9 @@ def test_subcircuit_rows_become_points_with_subsystems() -> None:
         ("Pool", "load", 850.0, 1234567.0),
         ("Hot water", "load", None, 2200011.0),
     ]
-    body = {"rows": [{"monitoringPointName": "no id"}, "junk", {"monitoringPointId": "x", "loadType": "Weird"}]}
+    body = {
+        "rows": [{"monitoringPointName": "no id"}, "junk", {"monitoringPointId": "x", "loadType": "Weird"}]
+    }
     (point,) = parse_subcircuit(body)
     assert (point.name, point.subsystem, point.load_type) == ("x", None, "Weird")
     assert MondoPoint(point_id="y", name="y", load_type=None, power_w=None, energy_wh=None).subsystem is None
@@ -176,18 +188,29 @@ def test_points_become_power_and_energy_values() -> None:
 
 
 def test_verification_token_and_s256() -> None:
-    assert parse_verification_token('<input type="text" name="x"><input name="__RequestVerificationToken" value="abc">') == "abc"
+    assert (
+        parse_verification_token(
+            '<input type="text" name="x"><input name="__RequestVerificationToken" value="abc">'
+        )
+        == "abc"
+    )
     with pytest.raises(InvalidResponse, match="__RequestVerificationToken"):
         parse_verification_token("<html></html>")
     # RFC 7636 appendix B.
-    assert s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    assert (
+        s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+    )
     first, second = mondo.pkce_pair(), mondo.pkce_pair()
-    assert first != second and s256(first[0]) == first[1]
+    assert first != second
+    assert s256(first[0]) == first[1]
 
 
 def test_totals_integrate_power_by_flow() -> None:
-    start = with_totals(None, Reading(inverter_time=0, solar_w=1000, load_w=500, battery_w=-600, grid_w=100), None)
-    assert start.load_kwh_total == 0 and start.grid_in_kwh_total == 0
+    start = with_totals(
+        None, Reading(inverter_time=0, solar_w=1000, load_w=500, battery_w=-600, grid_w=100), None
+    )
+    assert start.load_kwh_total == 0
+    assert start.grid_in_kwh_total == 0
     # 120 s later the battery crosses from charging to discharging and the grid from import to export.
     later = with_totals(
         start, Reading(inverter_time=120, solar_w=1000, load_w=700, battery_w=600, grid_w=-100), 12.5
@@ -227,12 +250,16 @@ async def session() -> AsyncIterator[aiohttp.ClientSession]:
         yield client
 
 
-def _account(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str], password: str = PASSWORD, **kw: Any) -> MondoAccount:
+def _account(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str], password: str = PASSWORD, **kw: Any
+) -> MondoAccount:
     _, identity, api = fake
     return MondoAccount(session, EMAIL, password, identity_url=identity, api_url=api, **kw)
 
 
-async def test_login_lists_groups_and_reads_a_site(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]) -> None:
+async def test_login_lists_groups_and_reads_a_site(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
     state = fake[0]
     state.organizations.append({"id": "org-2", "name": "No access"})
     state.organizations.append({"name": "no id"})
@@ -245,8 +272,10 @@ async def test_login_lists_groups_and_reads_a_site(session: aiohttp.ClientSessio
         (FORBIDDEN_GROUP, "Neighbour", "Hillcrest household"),
     ]
     live = await account.async_get_live(GROUP)
-    assert live.reading.inverter_time == T_WIDGET and live.time_from_vendor
-    assert len(live.points) == 5 and len(live.point_readings()) == 10
+    assert live.reading.inverter_time == T_WIDGET
+    assert live.time_from_vendor
+    assert len(live.points) == 5
+    assert len(live.point_readings()) == 10
     assert json.loads(live.body)["liveusage"]["demand"] == 4.35
     await account.async_get_live(OTHER_GROUP)
     assert (state.logins, account.logins, state.login_posts) == (1, 1, 1)
@@ -256,11 +285,14 @@ async def test_login_lists_groups_and_reads_a_site(session: aiohttp.ClientSessio
         await account.async_get_live("nope")
 
 
-async def test_wrong_password_is_an_auth_error(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]) -> None:
+async def test_wrong_password_is_an_auth_error(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
     account = _account(session, fake, "wrong")
     with pytest.raises(AuthError, match="email or password"):
         await account.async_login()
-    assert fake[0].login_posts == 1 and fake[0].logins == 0
+    assert fake[0].login_posts == 1
+    assert fake[0].logins == 0
 
 
 async def test_token_is_kept_then_refreshed_then_a_refused_refresh_logs_in_once(
@@ -287,7 +319,9 @@ async def test_token_is_kept_then_refreshed_then_a_refused_refresh_logs_in_once(
     assert (state.logins, state.refreshes) == (2, 2)
 
 
-async def test_a_token_refused_twice_is_an_auth_error(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]) -> None:
+async def test_a_token_refused_twice_is_an_auth_error(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
     state = fake[0]
     account = _account(session, fake)
     await account.async_login()
@@ -296,7 +330,9 @@ async def test_a_token_refused_twice_is_an_auth_error(session: aiohttp.ClientSes
         await account.async_get_live(GROUP)
 
 
-async def test_reused_code_and_bad_verifier_are_refused(fake: tuple[FakeMondo, str, str], session: aiohttp.ClientSession) -> None:
+async def test_reused_code_and_bad_verifier_are_refused(
+    fake: tuple[FakeMondo, str, str], session: aiohttp.ClientSession
+) -> None:
     state, identity, _ = fake
     account = _account(session, fake)
     await account.async_login()
@@ -304,8 +340,13 @@ async def test_reused_code_and_bad_verifier_are_refused(fake: tuple[FakeMondo, s
     for verifier in ("x" * 43, "whatever"):
         async with session.post(
             f"{identity}/connect/token",
-            data={"grant_type": "authorization_code", "client_id": "platform.frontend", "code": code,
-                  "redirect_uri": mondo.REDIRECT_URI, "code_verifier": verifier},
+            data={
+                "grant_type": "authorization_code",
+                "client_id": "platform.frontend",
+                "code": code,
+                "redirect_uri": mondo.REDIRECT_URI,
+                "code_verifier": verifier,
+            },
         ) as response:
             assert response.status == 400
             assert (await response.json()) == {"error": "invalid_grant"}
@@ -325,14 +366,20 @@ async def test_reused_code_and_bad_verifier_are_refused(fake: tuple[FakeMondo, s
     [("wrong_state", InvalidResponse, "state"), ("no_code", InvalidResponse, "no code")],
 )
 async def test_authorize_answers_that_are_not_ours(
-    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str], knob: str, error: type[Exception], match: str
+    session: aiohttp.ClientSession,
+    fake: tuple[FakeMondo, str, str],
+    knob: str,
+    error: type[Exception],
+    match: str,
 ) -> None:
     setattr(fake[0], knob, True)
     with pytest.raises(error, match=match):
         await _account(session, fake).async_login()
 
 
-async def test_a_login_that_does_not_hold_is_an_auth_error(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]) -> None:
+async def test_a_login_that_does_not_hold_is_an_auth_error(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
     fake[0].identity_sessions = _Forgetful()
     with pytest.raises(AuthError, match="authorize"):
         await _account(session, fake).async_login()
@@ -371,7 +418,9 @@ async def test_login_failures(
     state.release()
 
 
-async def test_rate_limit_carries_retry_after(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]) -> None:
+async def test_rate_limit_carries_retry_after(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
     account = _account(session, fake)
     await account.async_login()
     fake[0].fail_next.append(429)
@@ -392,9 +441,9 @@ async def test_bad_token_answers(
     async def answer(method: str, url: str, **kwargs: Any) -> tuple[int, dict[str, str], str]:
         return 200, {}, body
 
-    account._request = answer  # type: ignore[method-assign]  # noqa: SLF001
+    account._request = answer  # type: ignore[method-assign]
     with pytest.raises(InvalidResponse, match=match):
-        await account._async_grant({}, login=False)  # noqa: SLF001
+        await account._async_grant({}, login=False)
 
 
 async def test_bad_api_bodies(session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]) -> None:

@@ -8,7 +8,7 @@ long a point may be gone before its device is removed) and its declaration in th
   :class:`~..accounts.AccountPool`: one login, one token for all of them.
 * Each poll stores one system reading (SOC, load, solar, battery, grid in LiveOne's signs, lifetime
   totals) and two values per monitoring point (power W, energy Wh) in one batch.
-* Each point has its own device (``via_device`` the system's) with a power and an energy sensor, added
+* Each point has its own device (attached to the system's through ``via_device_id``) with a power and an energy sensor, added
   when the point first appears (the kind's ``sensors_fn``); a point absent from the vendor's list for
   longer than the ``stale_days`` option loses its device and entities (HA's stale-devices rule), and
   gets them back (a reload of the entry) if it ever returns.
@@ -18,8 +18,8 @@ long a point may be gone before its device is removed) and its declaration in th
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, ClassVar, Final
 
@@ -46,7 +46,7 @@ import voluptuous as vol
 
 from ..accounts import AccountPool
 from ..const import CONF_SITE_ID, DOMAIN, LOGGER
-from ..coordinator import LiveOneCoordinator, PollingCoordinator
+from ..coordinator import LiveOneCoordinator, LiveOneData, PollingCoordinator
 from ..descriptions import LiveOneSensorEntityDescription
 from ..entity import device_identifier
 from ..flow import LiveOneFlowBase
@@ -84,9 +84,6 @@ MONDO_API_URL = API_URL
 """Where Mondo is (tests point them at fake servers on 127.0.0.1)."""
 
 ACCOUNTS: Final[AccountPool[MondoAccount]] = AccountPool(VENDOR)
-
-SUBSYSTEM_KEYS: Final = frozenset({"solar", "battery", "grid", "inverter", "load"})
-"""Subsystems with their own entity translation (and icon); other points use the plain one."""
 
 CREDENTIALS_SCHEMA = vol.Schema(
     {
@@ -144,6 +141,7 @@ class MondoCoordinator(PollingCoordinator):
         self.removed: set[str] = set()
         self._previous: Reading | None = None
         self._unbalanced_said = False
+        self._linked: set[str] = set()
 
     async def _async_prepare(self) -> None:
         """Share the account's client; resume the totals and the points from the store."""
@@ -170,11 +168,11 @@ class MondoCoordinator(PollingCoordinator):
         self._remove_stale()
 
     def point_identifier(self, point_id: str) -> tuple[str, str]:
-        """The device registry identifier of one of the system's points."""
+        """Return the device registry identifier of one of the system's points."""
         return (DOMAIN, f"{system_key(self.vendor, self.site_id)}_point_{point_id}")
 
     def point_unique_id(self, point_id: str, sub: str) -> str:
-        """The unique id of a point's sensor (``sub``: ``power`` or ``energy``)."""
+        """Return the unique id of a point's sensor (``sub``: ``power`` or ``energy``)."""
         return f"{system_key(self.vendor, self.site_id)}_point_{point_id}_{sub}"
 
     async def _async_fetch(self) -> Batch:
@@ -219,6 +217,36 @@ class MondoCoordinator(PollingCoordinator):
             if point_id not in listed:
                 state.power_w = state.energy_wh = None
         self._remove_stale()
+        self._link_devices()
+
+    def _link_devices(self) -> None:
+        """Give each listed point its device, attached to the system's device (``via_device_id``).
+
+        Made here rather than by the entities' ``DeviceInfo`` because ``DeviceInfo(via_device=...)``
+        is deprecated in current Home Assistant and ``via_device_id`` does not exist in older ones
+        (docs/architecture.md); the device registry's ``via_device_id`` works in both.
+        """
+        registry = dr.async_get(self.hass)
+        entry_id = self.config_entry.entry_id
+        system = registry.async_get_or_create(
+            config_entry_id=entry_id,
+            identifiers={device_identifier(self.vendor, self.site_id)},
+            name=self.config_entry.title,
+            manufacturer=MANUFACTURER,
+        )
+        for point_id, state in self.points.items():
+            if point_id in self._linked:
+                continue
+            device = registry.async_get_or_create(
+                config_entry_id=entry_id,
+                identifiers={self.point_identifier(point_id)},
+                name=state.name,
+                manufacturer=MANUFACTURER,
+                model=state.load_type,
+            )
+            if device.via_device_id != system.id:
+                registry.async_update_device(device.id, via_device_id=system.id)
+            self._linked.add(point_id)
 
     def _remove_stale(self) -> None:
         """Remove the devices (and so the entities) of points gone longer than the option allows."""
@@ -230,6 +258,7 @@ class MondoCoordinator(PollingCoordinator):
                 continue
             del self.points[point_id]
             self.removed.add(point_id)
+            self._linked.discard(point_id)
             device = registry.async_get_device(identifiers={self.point_identifier(point_id)})
             if device is not None and self.config_entry.entry_id in device.config_entries:
                 LOGGER.info(
@@ -241,48 +270,80 @@ class MondoCoordinator(PollingCoordinator):
                 registry.async_update_device(device.id, remove_config_entry_id=self.config_entry.entry_id)
 
 
+def _unset(_data: LiveOneData) -> None:
+    return None
+
+
+def _power_template(translation_key: str) -> LiveOneSensorEntityDescription:
+    return LiveOneSensorEntityDescription(
+        key="point_power",
+        translation_key=translation_key,
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        suggested_display_precision=0,
+        value_fn=_unset,
+    )
+
+
+def _energy_template(translation_key: str) -> LiveOneSensorEntityDescription:
+    return LiveOneSensorEntityDescription(
+        key="point_energy",
+        translation_key=translation_key,
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=_unset,
+    )
+
+
+POINT_SENSORS: Final[
+    Mapping[str | None, tuple[LiveOneSensorEntityDescription, LiveOneSensorEntityDescription]]
+] = {
+    None: (_power_template("point_power"), _energy_template("point_energy")),
+    "solar": (_power_template("point_solar_power"), _energy_template("point_solar_energy")),
+    "battery": (_power_template("point_battery_power"), _energy_template("point_battery_energy")),
+    "grid": (_power_template("point_grid_power"), _energy_template("point_grid_energy")),
+    "inverter": (_power_template("point_inverter_power"), _energy_template("point_inverter_energy")),
+    "load": (_power_template("point_load_power"), _energy_template("point_load_energy")),
+}
+"""A point's power and energy sensors by its subsystem (its icon); an unknown subsystem uses ``None``'s."""
+
+
 def _point_sensors(coordinator: LiveOneCoordinator) -> Iterable[LiveOneSensorEntityDescription]:
-    """A power and an energy sensor per known point, on the point's own device."""
+    """Describe a power and an energy sensor per known point, on the point's own device."""
     assert isinstance(coordinator, MondoCoordinator)
-    system = device_identifier(coordinator.vendor, coordinator.site_id)
     for point_id, state in list(coordinator.points.items()):
-        device = DeviceInfo(
-            identifiers={coordinator.point_identifier(point_id)},
-            name=state.name,
-            manufacturer=MANUFACTURER,
-            model=state.load_type,
-            via_device=system,
-        )
-        hint = state.subsystem if state.subsystem in SUBSYSTEM_KEYS else None
-        prefix = "point" if hint is None else f"point_{hint}"
-        yield LiveOneSensorEntityDescription(
+        device = DeviceInfo(identifiers={coordinator.point_identifier(point_id)})
+        power, energy = POINT_SENSORS.get(state.subsystem, POINT_SENSORS[None])
+        yield replace(
+            power,
             key=f"point_{point_id}_power",
-            translation_key=f"{prefix}_power",
-            device_class=SensorDeviceClass.POWER,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfPower.WATT,
-            suggested_display_precision=0,
             device_info=device,
-            value_fn=lambda _data, pid=point_id: _point_value(coordinator, pid, "power"),
+            value_fn=_point_value_fn(coordinator, point_id, "power"),
         )
-        yield LiveOneSensorEntityDescription(
+        yield replace(
+            energy,
             key=f"point_{point_id}_energy",
-            translation_key=f"{prefix}_energy",
-            device_class=SensorDeviceClass.ENERGY,
-            state_class=SensorStateClass.TOTAL_INCREASING,
-            native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
-            suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
-            suggested_display_precision=2,
             device_info=device,
-            value_fn=lambda _data, pid=point_id: _point_value(coordinator, pid, "energy"),
+            value_fn=_point_value_fn(coordinator, point_id, "energy"),
         )
 
 
-def _point_value(coordinator: MondoCoordinator, point_id: str, sub: str) -> float | None:
-    state = coordinator.points.get(point_id)
-    if state is None:
-        return None
-    return state.power_w if sub == "power" else state.energy_wh
+def _point_value_fn(
+    coordinator: MondoCoordinator, point_id: str, sub: str
+) -> Callable[[LiveOneData], float | None]:
+    """Return how a point sensor reads its value: the point's latest, ``None`` while it is not listed."""
+
+    def value(_data: LiveOneData) -> float | None:
+        state = coordinator.points.get(point_id)
+        if state is None:
+            return None
+        return state.power_w if sub == "power" else state.energy_wh
+
+    return value
 
 
 async def _async_setup_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> None:
@@ -329,7 +390,9 @@ class MondoOptionsFlow(OptionsFlow):
         schema = vol.Schema(
             {
                 vol.Required(CONF_STALE_DAYS): NumberSelector(
-                    NumberSelectorConfig(min=1, max=365, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="d")
+                    NumberSelectorConfig(
+                        min=1, max=365, step=1, mode=NumberSelectorMode.BOX, unit_of_measurement="d"
+                    )
                 )
             }
         )
@@ -453,7 +516,9 @@ class MondoFlow(LiveOneFlowBase):
             description_placeholders={"email": entry.data[CONF_EMAIL]},
         )
 
-    async def async_step_mondo_reconfigure(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+    async def async_step_mondo_reconfigure(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Change a Mondo entry's account or group."""
         entry = self._get_reconfigure_entry()
         return await self._async_mondo_credentials(

@@ -241,7 +241,9 @@ def rename_point(
     where = sa.and_(
         point_info.c.system_id == system_id,
         point_info.c.point_id == point_id,
-        point_info.c.point_sub_id.is_(None) if point_sub_id is None else point_info.c.point_sub_id == point_sub_id,
+        point_info.c.point_sub_id.is_(None)
+        if point_sub_id is None
+        else point_info.c.point_sub_id == point_sub_id,
     )
     vendor_name = conn.execute(sa.select(point_info.c.point_name).where(where)).scalar()
     if vendor_name is None:

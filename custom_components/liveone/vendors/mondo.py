@@ -129,7 +129,7 @@ def pkce_pair() -> tuple[str, str]:
 
 
 def s256(verifier: str) -> str:
-    """The S256 code challenge of a verifier: base64url(sha256(verifier)) without padding."""
+    """Return the S256 code challenge of a verifier: base64url(sha256(verifier)) without padding."""
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
 
@@ -165,7 +165,7 @@ def _text(row: Mapping[str, Any], key: str) -> str | None:
 
 
 def _number(value: Any) -> float | None:
-    """A JSON number as a float; ``None`` for null, a string, a boolean or anything else."""
+    """Return a JSON number as a float; ``None`` for null, a string, a boolean or anything else."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
     return float(value)
@@ -226,7 +226,9 @@ def balances(reading: Reading) -> bool:
     if residual is None:
         return True
     largest = max(abs(reading.solar_w or 0), abs(reading.battery_w or 0), abs(reading.grid_w or 0))
-    return abs(residual) <= max(BALANCE_TOLERANCE_W, BALANCE_TOLERANCE_SHARE * max(largest, abs(reading.load_w or 0)))
+    return abs(residual) <= max(
+        BALANCE_TOLERANCE_W, BALANCE_TOLERANCE_SHARE * max(largest, abs(reading.load_w or 0))
+    )
 
 
 _SIGN_CHOICES: Final = ((-1, 1), (1, 1), (-1, -1), (1, -1))
@@ -270,7 +272,9 @@ def widget_reading(body: Any, *, now: float) -> tuple[Reading, bool, tuple[int, 
 
     vendor_time = parse_time(body.get("lastRecordedUtc"))
     if vendor_time is None:
-        problems.append(f"lastRecordedUtc={body.get('lastRecordedUtc')!r:.40}: not a time; the wall clock is used")
+        problems.append(
+            f"lastRecordedUtc={body.get('lastRecordedUtc')!r:.40}: not a time; the wall clock is used"
+        )
     battery = kw(part("battery").get("value"), "battery")
     grid = kw(part("grid").get("value"), "grid")
     base = Reading(
@@ -322,7 +326,7 @@ def point_readings(points: tuple[MondoPoint, ...], measured_ms: int) -> tuple[Po
 
 
 def solar_counter_kwh(points: tuple[MondoPoint, ...]) -> float | None:
-    """The solar points' cumulative counters summed (kWh); ``None`` unless every solar point has one."""
+    """Return the solar points' cumulative counters summed (kWh); ``None`` unless every solar point has one."""
     solar = [point.energy_wh for point in points if point.subsystem == "solar"]
     if not solar or any(value is None or not math.isfinite(value) or value < 0 for value in solar):
         return None
@@ -330,7 +334,7 @@ def solar_counter_kwh(points: tuple[MondoPoint, ...]) -> float | None:
 
 
 def _split_wh(start: float, end: float, seconds: float) -> tuple[float, float]:
-    """The trapezoid energy (Wh) of a linear power segment, as (positive part, negative part magnitude)."""
+    """Return the trapezoid energy (Wh) of a linear power segment, as (positive part, negative part magnitude)."""
     if start >= 0 and end >= 0:
         return (start + end) / 2 * seconds / 3600, 0.0
     if start <= 0 and end <= 0:
@@ -372,10 +376,19 @@ def with_totals(previous: Reading | None, reading: Reading, solar_kwh: float | N
             gained[positive] += up
             if negative is not None:
                 gained[negative] += down
-    totals = {f"{flow}_kwh_total": before(f"{flow}_kwh_total") + wh / 1000 for flow, wh in gained.items()}
-    if solar_kwh is not None:
-        totals["solar_kwh_total"] = solar_kwh
-    return replace(reading, **totals)
+
+    def total(flow: str) -> float:
+        return before(f"{flow}_kwh_total") + gained[flow] / 1000
+
+    return replace(
+        reading,
+        solar_kwh_total=total("solar") if solar_kwh is None else solar_kwh,
+        load_kwh_total=total("load"),
+        battery_in_kwh_total=total("battery_in"),
+        battery_out_kwh_total=total("battery_out"),
+        grid_in_kwh_total=total("grid_in"),
+        grid_out_kwh_total=total("grid_out"),
+    )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -550,7 +563,9 @@ class MondoAccount:
         previous = self._token
         self._token = _Token(
             access=access,
-            refresh=refresh if isinstance(refresh, str) and refresh else (previous.refresh if previous else None),
+            refresh=refresh
+            if isinstance(refresh, str) and refresh
+            else (previous.refresh if previous else None),
             expires_at=started + expires,
         )
 
@@ -566,7 +581,11 @@ class MondoAccount:
             if token is not None and token.refresh:
                 try:
                     await self._async_grant(
-                        {"grant_type": "refresh_token", "client_id": CLIENT_ID, "refresh_token": token.refresh},
+                        {
+                            "grant_type": "refresh_token",
+                            "client_id": CLIENT_ID,
+                            "refresh_token": token.refresh,
+                        },
                         login=False,
                     )
                 except AuthError:

@@ -197,7 +197,9 @@ def make_identity_app(state: FakeMondo) -> web.Application:
             return web.Response(status=400, text="Bad antiforgery token")
         email, password = str(form.get("Email", "")), str(form.get("Password", ""))
         if state.accounts.get(email) != password or not password:
-            return web.Response(text=_login_page(state.antiforgery[cookie], "Invalid login attempt"), content_type="text/html")
+            return web.Response(
+                text=_login_page(state.antiforgery[cookie], "Invalid login attempt"), content_type="text/html"
+            )
         session = secrets.token_hex(16)
         state.identity_sessions[session] = email
         response = web.HTTPFound(str(form.get("ReturnUrl") or request.query.get("ReturnUrl", "/")))
@@ -252,7 +254,10 @@ def make_identity_app(state: FakeMondo) -> web.Application:
             if code is None or code.used:
                 return web.json_response({"error": "invalid_grant"}, status=400)
             code.used = True
-            if code.redirect_uri != form.get("redirect_uri") or _s256(str(form.get("code_verifier", ""))) != code.challenge:
+            if (
+                code.redirect_uri != form.get("redirect_uri")
+                or _s256(str(form.get("code_verifier", ""))) != code.challenge
+            ):
                 return web.json_response({"error": "invalid_grant"}, status=400)
             state.logins += 1
             return tokens(code.email)
