@@ -547,3 +547,15 @@ async def test_energy_dashboard_validation_passes_for_mondo(
         await _poll(hass, freezer, fake)
     await assert_energy_dashboard_valid(hass, "hillcrest")
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def test_a_point_sensor_of_a_forgotten_point_shows_nothing(
+    hass: HomeAssistant, mondo: MockConfigEntry
+) -> None:
+    from custom_components.liveone.sources.mondo import POINT_SENSORS, _point_value_fn
+
+    coordinator = mondo.runtime_data.coordinator
+    assert isinstance(coordinator, MondoCoordinator)
+    assert _point_value_fn(coordinator, "forgotten", "power")(coordinator.data) is None
+    assert _point_value_fn(coordinator, POOL, "energy")(coordinator.data) == 1234567.0
+    assert POINT_SENSORS[None][0].value_fn(coordinator.data) is None

@@ -462,3 +462,13 @@ async def test_bad_api_bodies(session: aiohttp.ClientSession, fake: tuple[FakeMo
     state.fail_next.append(418)
     with pytest.raises(InvalidResponse, match="418"):
         await account.async_get_live(GROUP)
+
+
+async def test_a_token_renewed_meanwhile_is_not_dropped(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
+    account = _account(session, fake)
+    token = await account.async_access_token()
+    account._drop_token("an older token")
+    assert await account.async_access_token() == token
+    assert fake[0].logins == 1

@@ -171,10 +171,6 @@ class MondoCoordinator(PollingCoordinator):
         """Return the device registry identifier of one of the system's points."""
         return (DOMAIN, f"{system_key(self.vendor, self.site_id)}_point_{point_id}")
 
-    def point_unique_id(self, point_id: str, sub: str) -> str:
-        """Return the unique id of a point's sensor (``sub``: ``power`` or ``energy``)."""
-        return f"{system_key(self.vendor, self.site_id)}_point_{point_id}_{sub}"
-
     async def _async_fetch(self) -> Batch:
         """Read the group, keep the points up to date, and return the system reading and point values."""
         live = await self.account.async_get_live(self.site_id)
@@ -270,10 +266,6 @@ class MondoCoordinator(PollingCoordinator):
                 registry.async_update_device(device.id, remove_config_entry_id=self.config_entry.entry_id)
 
 
-def _unset(_data: LiveOneData) -> None:
-    return None
-
-
 def _power_template(translation_key: str) -> LiveOneSensorEntityDescription:
     return LiveOneSensorEntityDescription(
         key="point_power",
@@ -282,7 +274,7 @@ def _power_template(translation_key: str) -> LiveOneSensorEntityDescription:
         state_class=SensorStateClass.MEASUREMENT,
         native_unit_of_measurement=UnitOfPower.WATT,
         suggested_display_precision=0,
-        value_fn=_unset,
+        value_fn=lambda _data: None,  # each point's own replaces it
     )
 
 
@@ -295,7 +287,7 @@ def _energy_template(translation_key: str) -> LiveOneSensorEntityDescription:
         native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
         suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
         suggested_display_precision=2,
-        value_fn=_unset,
+        value_fn=lambda _data: None,  # each point's own replaces it
     )
 
 
