@@ -573,3 +573,16 @@ async def test_diagnostics_hide_the_credentials_and_tokens(
     assert result["entry"]["data"]["password"] == "**REDACTED**"
     assert PASSWORD not in text
     assert not any(token in text for token in (*fake.access_tokens, *fake.refresh_tokens))
+
+
+async def test_a_malformed_body_is_an_error_and_stores_nothing(
+    hass: HomeAssistant, mondo: MockConfigEntry, fake: FakeMondo, freezer: FrozenDateTimeFactory
+) -> None:
+    fake.subcircuits[GROUP] = {"rows": "not a list"}
+    await _poll(hass, freezer, fake)
+    assert await _rows(mondo, "SELECT count(*) FROM readings") == [(1,)]
+    assert await _rows(mondo, "SELECT count(*) FROM point_readings") == [(10,)]
+    error = (await _rows(mondo, "SELECT last_error FROM polling_status"))[0][0]
+    assert error.startswith("InvalidResponse")
+    assert "rows" in error
+    assert hass.states.get(LOAD).state != STATE_UNAVAILABLE  # within the grace of two failed polls

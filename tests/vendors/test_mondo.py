@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import replace
 import json
@@ -472,3 +473,12 @@ async def test_a_token_renewed_meanwhile_is_not_dropped(
     account._drop_token("an older token")
     assert await account.async_access_token() == token
     assert fake[0].logins == 1
+
+
+async def test_two_groups_asking_at_once_share_one_login(
+    session: aiohttp.ClientSession, fake: tuple[FakeMondo, str, str]
+) -> None:
+    account = _account(session, fake)
+    first, second = await asyncio.gather(account.async_get_live(GROUP), account.async_get_live(OTHER_GROUP))
+    assert first.reading.inverter_time == second.reading.inverter_time == T_WIDGET
+    assert (fake[0].logins, fake[0].login_posts) == (1, 1)
