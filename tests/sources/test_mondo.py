@@ -375,6 +375,17 @@ async def test_an_unbalanced_reading_is_logged_once(
     await _poll(hass, freezer, fake)
     await _poll(hass, freezer, fake)
     assert caplog.text.count("do not add up") == 1
+    assert "not as documented" not in caplog.text
+    # Figures that balance only if grid positive meant export: used that way, and said once.
+    usage = fake.widgets[GROUP]["liveUsageData"]
+    usage["solar"]["value"], usage["battery"]["value"], usage["grid"]["value"] = 6.0, 1.0, 4.0
+    fake.widgets[GROUP]["demand"] = 1.0
+    await _poll(hass, freezer, fake)
+    await _poll(hass, freezer, fake)
+    assert caplog.text.count("not as documented") == 1
+    assert "battery positive = charging and grid negative = import" in caplog.text
+    rows = await _rows(mondo, "SELECT battery_w, grid_w FROM readings ORDER BY inverter_time DESC LIMIT 1")
+    assert rows == [(-1000, -4000)]
 
 
 async def test_a_string_soc_is_refused_and_the_rest_kept(

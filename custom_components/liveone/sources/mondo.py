@@ -57,9 +57,11 @@ from ..store import StoreError
 from ..vendors.model import AuthError, Batch, Reading, VendorError, system_key
 from ..vendors.mondo import (
     API_URL,
+    DOCUMENTED_SIGNS,
     IDENTITY_URL,
     MondoAccount,
     MondoGroup,
+    MondoPoint,
     SiteForbidden,
     balances,
     imbalance_w,
@@ -141,6 +143,7 @@ class MondoCoordinator(PollingCoordinator):
         self.removed: set[str] = set()
         self._previous: Reading | None = None
         self._unbalanced_said = False
+        self._signs_said = False
         self._linked: set[str] = set()
 
     async def _async_prepare(self) -> None:
@@ -183,6 +186,15 @@ class MondoCoordinator(PollingCoordinator):
                 imbalance_w(live.reading) or 0,
             )
             self._unbalanced_said = True
+        if live.signs != DOCUMENTED_SIGNS and not self._signs_said:
+            LOGGER.warning(
+                "%s: Mondo's figures balance only with battery %s = charging and grid %s = import "
+                "(not as documented); LiveOne uses that for such readings",
+                self.config_entry.title,
+                "negative" if live.signs[0] > 0 else "positive",
+                "positive" if live.signs[1] > 0 else "negative",
+            )
+            self._signs_said = True
         previous = self._previous
         reading = with_totals(previous, live.reading, solar_counter_kwh(live.points))
         if previous is None or reading.inverter_time > previous.inverter_time:
@@ -190,7 +202,7 @@ class MondoCoordinator(PollingCoordinator):
         self._track_points(live.points)
         return Batch(readings=(reading,), points=live.point_readings(), raw=live.body)
 
-    def _track_points(self, points: Iterable[Any]) -> None:
+    def _track_points(self, points: Iterable[MondoPoint]) -> None:
         now = dt_util.utcnow().timestamp()
         listed: set[str] = set()
         for point in points:

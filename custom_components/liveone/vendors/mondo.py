@@ -231,7 +231,9 @@ def balances(reading: Reading) -> bool:
     )
 
 
-_SIGN_CHOICES: Final = ((-1, 1), (1, 1), (-1, -1), (1, -1))
+DOCUMENTED_SIGNS: Final = (-1, 1)
+"""(battery, grid) factors of the documented convention: the vendor's battery + is charging, grid + import."""
+_SIGN_CHOICES: Final = (DOCUMENTED_SIGNS, (1, 1), (-1, -1), (1, -1))
 """(battery, grid) factors from the vendor's values to LiveOne's, the documented convention first."""
 
 
