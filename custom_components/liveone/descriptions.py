@@ -12,6 +12,7 @@ from datetime import datetime
 
 from homeassistant.components.binary_sensor import BinarySensorEntityDescription
 from homeassistant.components.sensor import SensorEntityDescription
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.typing import StateType
 
 from .coordinator import LiveOneData
@@ -24,6 +25,8 @@ class LiveOneSensorEntityDescription(SensorEntityDescription):
     value_fn: Callable[[LiveOneData], StateType | datetime]
     has_fn: Callable[[LiveOneData], bool] | None = None
     """Whether the system provides the value (``None``: always); the entity is added once it does."""
+    device_info: DeviceInfo | None = None
+    """The entity's own device (a monitoring point's, ``via_device`` the system's); ``None``: the system's."""
 
 
 @dataclass(frozen=True, kw_only=True)

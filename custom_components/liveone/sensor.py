@@ -151,6 +151,8 @@ class LiveOneSensor(LiveOneEntity, SensorEntity):
         """Create the sensor for one description."""
         super().__init__(coordinator, description.key)
         self.entity_description = description
+        if description.device_info is not None:
+            self._attr_device_info = description.device_info
 
     @property
     def native_value(self) -> StateType | datetime:

@@ -487,6 +487,24 @@ def test_icons_malformed(repo: Path) -> None:
     assert_found(repo, "icons", r"not valid JSON")
 
 
+def test_entity_keys_of_the_kinds_descriptions_are_checked(repo: Path) -> None:
+    """A kind's own sensor and binary-sensor descriptions in sources/ need their strings and may have icons."""
+    append(
+        integration(repo) / "sources" / "demo.py",
+        "\n\ndef _planted_power(translation_key: str) -> object:\n"
+        "    return LiveOneSensorEntityDescription(key='x', translation_key=translation_key, value_fn=len)\n"
+        "\n\nPLANTED = (_planted_power('planted_power'), LiveOneBinarySensorEntityDescription("
+        "key='y', translation_key='planted_flag', is_on_fn=len, has_fn=len))\n",
+    )
+    assert_found(repo, "translations", r"lacks 'entity\.sensor\.planted_power\.name'")
+    assert_found(repo, "translations", r"lacks 'entity\.binary_sensor\.planted_flag\.name'")
+    edit_json(
+        integration(repo) / "icons.json",
+        lambda i: i["entity"]["sensor"].update(planted_power={"default": "mdi:flash"}),
+    )
+    assert not [m for m in findings(repo, "icons") if "planted_power" in m]
+
+
 # ---- 5. blocking calls in async code ------------------------------------------------------------------------
 
 

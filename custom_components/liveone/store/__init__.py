@@ -47,7 +47,7 @@ from .batch import BatchResult
 from .engine import connect, default_url, describe_error, error_details, redact_url
 from .errors import StoreDamaged, StoreError
 from .migrations import SchemaTooNewError, migrate
-from .points import PointWriteResult
+from .points import PointInfo, PointWriteResult
 from .recovery import is_damage, sqlite_file
 from .retention import PurgeResult
 from .statistics import EnergyHours
@@ -60,6 +60,7 @@ __all__ = [
     "NoAccessError",
     "NotPermittedError",
     "OwnerRequiredError",
+    "PointInfo",
     "PointWriteResult",
     "Store",
     "StoreDamaged",
@@ -320,6 +321,30 @@ class Store:
         stamp = int(time.time() * 1000) if received_time_ms is None else received_time_ms
         return await self.async_transaction(
             functools.partial(points.write_points, received_time_ms=stamp), system_id, values
+        )
+
+    async def async_list_points(self, system_id: int) -> list[points.PointInfo]:
+        """Return a system's monitoring points with the time each was last seen."""
+        return await self.async_transaction(points.list_points, system_id)
+
+    async def async_rename_point(
+        self,
+        system_id: int,
+        point_id: str,
+        point_sub_id: str | None,
+        display_name: str | None,
+        *,
+        now: int | None = None,
+    ) -> str:
+        """Set a point's display name (``None``: the vendor's name again); return the name in force.
+
+        Raises:
+            LookupError: the system has no such point.
+
+        """
+        stamp = int(time.time()) if now is None else now
+        return await self.async_transaction(
+            functools.partial(points.rename_point, now=stamp), system_id, point_id, point_sub_id, display_name
         )
 
     async def async_catch_up_days(self, system_id: int, today: date) -> list[str]:

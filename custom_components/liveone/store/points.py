@@ -176,3 +176,78 @@ def _recompute_point(conn: Connection, pid: int, ends: set[int], stamp: int) -> 
         )
     upsert(conn, point_readings_agg_5m, rows, keys=_AGG_KEY, insert_only=("created_at",))
     return len(grouped)
+
+
+@dataclass(frozen=True, slots=True)
+class PointInfo:
+    """A monitoring point as ``point_info`` holds it, and when it last had a value."""
+
+    point_id: str
+    point_sub_id: str | None
+    point_name: str
+    display_name: str
+    subsystem: str | None
+    metric_type: str
+    metric_unit: str
+    last_seen_ms: int | None
+    """The newest ``measurement_time`` of its values (``None``: none stored)."""
+
+
+def list_points(conn: Connection, system_id: int) -> list[PointInfo]:
+    """Return a system's points (in creation order) with the time each was last seen."""
+    last = (
+        sa.select(point_readings.c.point_id, sa.func.max(point_readings.c.measurement_time).label("last"))
+        .group_by(point_readings.c.point_id)
+        .subquery()
+    )
+    rows = conn.execute(
+        sa.select(point_info, last.c.last)
+        .select_from(point_info.outerjoin(last, last.c.point_id == point_info.c.id))
+        .where(point_info.c.system_id == system_id)
+        .order_by(point_info.c.id)
+    ).all()
+    return [
+        PointInfo(
+            point_id=row.point_id,
+            point_sub_id=row.point_sub_id,
+            point_name=row.point_name,
+            display_name=row.display_name,
+            subsystem=row.subsystem,
+            metric_type=row.metric_type,
+            metric_unit=row.metric_unit,
+            last_seen_ms=None if row.last is None else int(row.last),
+        )
+        for row in rows
+    ]
+
+
+def rename_point(
+    conn: Connection,
+    system_id: int,
+    point_id: str,
+    point_sub_id: str | None,
+    display_name: str | None,
+    *,
+    now: int,
+) -> str:
+    """Set a point's ``display_name`` (``None`` or blank: back to the vendor's ``point_name``).
+
+    Later writes never overwrite it. Returns the name now in force.
+
+    Raises:
+        LookupError: the system has no such point.
+
+    """
+    where = sa.and_(
+        point_info.c.system_id == system_id,
+        point_info.c.point_id == point_id,
+        point_info.c.point_sub_id.is_(None)
+        if point_sub_id is None
+        else point_info.c.point_sub_id == point_sub_id,
+    )
+    vendor_name = conn.execute(sa.select(point_info.c.point_name).where(where)).scalar()
+    if vendor_name is None:
+        raise LookupError(f"system {system_id} has no point {point_id}/{point_sub_id}")
+    name = display_name.strip() if display_name is not None and display_name.strip() else vendor_name
+    conn.execute(point_info.update().where(where).values(display_name=name, updated_at=now))
+    return str(name)
