@@ -73,8 +73,6 @@ CONF_SOURCE: Final = "source"
 SINGLE_ROLES: Final = (CONF_BATTERY, CONF_GRID, CONF_LOAD)
 
 ISSUE_SOURCE_REMOVED: Final = "composite_source_removed"
-NO_SYSTEM: Final = -1
-"""The store id of a role whose source has no system (removed): it has no rows, so it is unknown."""
 REBUILD_MAX_DAYS: Final = 366
 """The most recent days of the sources' rows a rebuild covers (the rebuild action's limit too)."""
 REBUILD_LOG_EVERY: Final = 30
@@ -199,7 +197,7 @@ class CompositeCoordinator(DerivedCoordinator):
                 found = await self.store.async_find_system(
                     source.data[CONF_VENDOR], source.data[CONF_SITE_ID]
                 )
-            ids[entry_id] = NO_SYSTEM if found is None else found
+            ids[entry_id] = combine.NO_SYSTEM if found is None else found
 
         def single(role: str) -> int | None:
             entry_id = self.mapping[role]

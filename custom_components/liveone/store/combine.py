@@ -59,6 +59,9 @@ _IN_CHUNK: Final = 500
 
 type Row = Mapping[str, Any]
 
+NO_SYSTEM: Final = -1
+"""The id to give a role whose source has no system (removed): it has no rows, so the role is unknown."""
+
 
 @dataclass(frozen=True, slots=True)
 class Roles:
