@@ -475,7 +475,7 @@ class CompositeCoordinator(DerivedCoordinator):
             last = span[1]
             first = max(span[0], last - REBUILD_MAX_DAYS * combine.DAY + INTERVAL)
             starts = range(first, last + 1, combine.DAY)
-            LOGGER.info("Rebuilding %s from its sources: %d days of 5-minute rows", title, len(starts))
+            LOGGER.info("Rebuilding %s from its sources' history: %d day(s)", title, len(starts))
             count = 0
             for done, start in enumerate(starts, 1):
                 async with self._lock:
@@ -485,7 +485,7 @@ class CompositeCoordinator(DerivedCoordinator):
                     await store.async_write_intervals(self.system_id, intervals)
                 count += len(intervals)
                 if done % REBUILD_LOG_EVERY == 0:
-                    LOGGER.info("Rebuilding %s: %d of %d days", title, done, len(starts))
+                    LOGGER.info("Rebuilding %s: day %d of %d", title, done, len(starts))
             self._totals = await store.async_transaction(combine.latest_totals, self.system_id)
             LOGGER.info("Rebuilt %s: %d intervals", title, count)
             self.async_publish()
@@ -618,6 +618,10 @@ class SourceRemovedFixFlow(RepairsFlow):
         self._source = source_entry_id
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> FlowResult:
+        """Start at the question (the repairs manager hands this step the issue, not an answer)."""
+        return await self.async_step_pick()
+
+    async def async_step_pick(self, user_input: dict[str, Any] | None = None) -> FlowResult:
         """Ask for the replacement, then remap the composite (which rebuilds its history)."""
         hass = self.hass
         entry = hass.config_entries.async_get_entry(self._composite)
@@ -636,7 +640,7 @@ class SourceRemovedFixFlow(RepairsFlow):
             errors["base"] = "composite_no_roles"
         schema = vol.Schema({vol.Optional(CONF_SOURCE): _select(_candidates(hass))})
         return self.async_show_form(
-            step_id="init",
+            step_id="pick",
             data_schema=schema,
             errors=errors,
             description_placeholders={
