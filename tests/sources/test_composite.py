@@ -7,6 +7,7 @@ repair issue, options, access and Energy dashboard.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from http import HTTPStatus
 import logging
@@ -37,7 +38,7 @@ from custom_components.liveone.sources.composite import (
     ISSUE_SOURCE_REMOVED,
     CompositeCoordinator,
 )
-from custom_components.liveone.store import StoreError
+from custom_components.liveone.store import BatchResult, StoreError
 from custom_components.liveone.vendors.model import Reading
 
 from ..conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll, query_db
@@ -634,3 +635,50 @@ async def test_a_composite_whose_rows_cannot_be_read_at_setup_waits(
     assert entry.state is ConfigEntryState.LOADED
     assert "Could not read Our Home's rows: gone" in caplog.text
     assert home.rows("our_home") == {}
+
+
+async def test_restart_unload_and_writes_that_change_nothing(
+    hass: HomeAssistant, home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry = await home.add(home.split())
+    coordinator = home.coordinator
+    sessions = query_db(home.db_url, "SELECT COUNT(*) FROM sessions")
+    nothing = BatchResult(rows_written=0, intervals=(), days=(), points=None, session_id=0)
+    assert await coordinator.async_source_written(coordinator.roles.solar[0], nothing) is None
+    assert await coordinator.async_source_written(9999, replace(nothing, intervals=(300,))) is None
+    assert query_db(home.db_url, "SELECT COUNT(*) FROM sessions") == sessions
+    # Unloading stops following the sources; a restart with rows does not rebuild.
+    feeder = home.roof.runtime_data.coordinator
+    following = len(feeder._write_listeners)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert len(feeder._write_listeners) == following - 1
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert "Rebuilding" not in caplog.text
+    assert home.state("sensor.our_home_solar_power") == home.state("sensor.roof_solar_power")
+
+
+async def test_remapping_drops_the_issues_of_sources_no_longer_used(hass: HomeAssistant, home: Home) -> None:
+    ir.async_create_issue(
+        hass,
+        DOMAIN,
+        "unrelated",
+        is_fixable=False,
+        severity=ir.IssueSeverity.WARNING,
+        translation_key="unrelated",
+    )
+    entry = await home.add(_mapping([home.roof.entry_id], load="gone-entry"))
+    issue_id = f"{ISSUE_SOURCE_REMOVED}_{entry.entry_id}_gone-entry"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {CONF_SOLAR: [home.roof.entry_id]}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "unrelated") is not None
+    await hass.config_entries.async_remove(entry.entry_id)
+    assert ir.async_get(hass).async_get_issue(DOMAIN, "unrelated") is not None

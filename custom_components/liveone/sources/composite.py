@@ -323,18 +323,20 @@ class CompositeCoordinator(DerivedCoordinator):
 
     async def _async_derive(self, source_system_id: int, result: BatchResult) -> Batch:
         """Recompute the composite's intervals that the source's write changed (and any missed before)."""
-        if source_system_id not in self.roles.systems:
-            return Batch()
         ends = {*result.intervals, *self._missed}
-        if not ends:
-            return Batch()
         intervals = await self.store.async_transaction(combine.combined_intervals, self.roles, ends)
         self._missed -= ends
         self._pending_ends = ends
         return Batch(intervals=tuple(intervals))
 
     async def async_source_written(self, source_system_id: int, result: BatchResult) -> BatchResult | None:
-        """Derive and store the composite's intervals of a source's write, then show the new totals."""
+        """Derive and store the composite's intervals of a source's write, then show the new totals.
+
+        A write that changed no interval (a poll with nothing new), or of a system that is no longer a
+        source, stores nothing (not even a session) and returns ``None``.
+        """
+        if source_system_id not in self.roles.systems or not (result.intervals or self._missed):
+            return None
         async with self._lock:
             self._pending_ends = set()
             written = await super().async_source_written(source_system_id, result)
