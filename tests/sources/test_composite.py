@@ -10,23 +10,27 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 from http import HTTPStatus
+import json
 import logging
 from typing import Any
 from unittest.mock import AsyncMock, patch
 
 from freezegun.api import FrozenDateTimeFactory
+from homeassistant.auth.const import GROUP_ID_USER
+from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry
-from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
+from pytest_homeassistant_custom_component.common import CLIENT_ID, MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.typing import ClientSessionGenerator, WebSocketGenerator
 import sqlalchemy as sa
 
 from custom_components.liveone.const import DOMAIN
+from custom_components.liveone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.liveone.repairs import async_create_fix_flow
 from custom_components.liveone.sources import composite
 from custom_components.liveone.sources.composite import (
@@ -42,6 +46,7 @@ from custom_components.liveone.store import BatchResult, StoreError
 from custom_components.liveone.vendors.model import Reading
 
 from ..conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll, query_db
+from ..test_energy import assert_energy_dashboard_valid
 
 SOLAR = ("solar_w_avg", "solar_w_min", "solar_w_max", "solar_interval_wh")
 BATTERY = (
@@ -682,3 +687,93 @@ async def test_remapping_drops_the_issues_of_sources_no_longer_used(hass: HomeAs
     assert ir.async_get(hass).async_get_issue(DOMAIN, "unrelated") is not None
     await hass.config_entries.async_remove(entry.entry_id)
     assert ir.async_get(hass).async_get_issue(DOMAIN, "unrelated") is not None
+
+
+# ---- access ------------------------------------------------------------------------------------------------
+
+
+async def test_a_viewer_of_the_composite_sees_its_data_and_nothing_of_its_sources(
+    hass: HomeAssistant,
+    home: Home,
+    hass_ws_client: WebSocketGenerator,
+    hass_client: ClientSessionGenerator,
+) -> None:
+    group = await hass.auth.async_get_group(GROUP_ID_USER)
+    assert group is not None
+    viewer = MockUser(name="Vic Viewer", groups=[group]).add_to_hass(hass)
+    refresh = await hass.auth.async_create_refresh_token(viewer, CLIENT_ID)
+    token = hass.auth.async_create_access_token(refresh)
+    entry = await home.add(home.split())
+    await hass.services.async_call(
+        DOMAIN,
+        "grant_access",
+        {"system": entry.entry_id, "user": viewer.id},
+        blocking=True,
+        context=Context(),
+    )
+    ids = dict(query_db(home.db_url, "SELECT vendor_site_id, id FROM systems"))
+    ours, roof, shed = (int(ids[site]) for site in ("our_home", "roof", "shed"))  # type: ignore[call-overload]
+    secrets = ("roof", "Roof", "shed", "Shed", home.roof.entry_id, home.shed.entry_id)
+
+    def _leaks(answer: object) -> list[str]:
+        text = json.dumps(answer)
+        return [secret for secret in secrets if secret in text]
+
+    async def _ws(message: dict[str, Any]) -> dict[str, Any]:
+        client = await hass_ws_client(hass, token)
+        await client.send_json_auto_id(message)
+        answer: dict[str, Any] = await client.receive_json()
+        await client.close()
+        return answer
+
+    listed = await _ws({"type": "liveone/systems"})
+    assert [system["system"] for system in listed["result"]["systems"]] == [ours]
+    assert listed["result"]["systems"][0]["role"] == "viewer"
+    assert _leaks(listed) == []
+    history = await _ws({"type": "liveone/history", "system": ours, "interval": "5m", "last": "24h"})
+    assert history["success"]
+    assert all(series["id"].startswith("liveone.composite.our_home.") for series in history["result"]["data"])
+    assert any(value is not None for value in history["result"]["data"][0]["history"]["data"])
+    assert _leaks(history) == []
+    for source in (roof, shed):
+        refused = await _ws({"type": "liveone/history", "system": source, "interval": "5m", "last": "24h"})
+        assert refused["error"]["code"] == "not_found"
+
+    client = await hass_client(token)
+    response = await client.get(f"/api/liveone/history?system={ours}&interval=1d&last=7d")
+    assert response.status == HTTPStatus.OK
+    assert _leaks(await response.json()) == []
+    response = await client.get(f"/api/liveone/history?system={roof}&interval=1d&last=7d")
+    assert response.status == HTTPStatus.BAD_REQUEST
+    # Its entities' attributes name no source, nor do its diagnostics (Home Assistant lets any user
+    # download an entry's diagnostics over HTTP, so the mapping is redacted for everyone).
+    for state in hass.states.async_all("sensor"):
+        if state.entity_id.startswith("sensor.our_home_"):
+            assert _leaks(dict(state.attributes)) == [], state.entity_id
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert _leaks(diagnostics) == []
+    assert diagnostics["entry"]["data"][CONF_SOLAR] == "**REDACTED**"
+
+
+# ---- Energy dashboard --------------------------------------------------------------------------------------
+
+
+async def test_the_composites_energy_passes_the_energy_dashboard_validation(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    freezer: FrozenDateTimeFactory,
+    db_url: str,
+) -> None:
+    freezer.move_to(NOON_LOCAL)
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    roof, shed = _demo("Roof", "roof", backfill_days=1), _demo("Shed", "shed", backfill_days=1)
+    for source in (roof, shed):
+        source.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(source.entry_id)
+    home = Home(hass, db_url, roof, shed)
+    await home.add(home.split())
+    await async_next_poll(hass, freezer, 3)
+    for flow in ("solar", "grid_import", "grid_export", "battery_charge", "battery_discharge", "load"):
+        assert float(home.state(f"sensor.our_home_{flow}_energy")) >= 0
+    await assert_energy_dashboard_valid(hass, "our_home")

@@ -668,6 +668,8 @@ SOURCE: Final = SourceKind(
     async_setup_entry=_async_setup_composite,
     async_remove_entry=_async_remove_composite,
     fix_flow=_fix_flow,
+    # Any user may download an entry's diagnostics: they must not name the sources (docs/access.md).
+    redact=frozenset({CONF_SOLAR, *SINGLE_ROLES, CONF_TITLES}),
 )
 
 __all__ = [
