@@ -42,7 +42,7 @@ from custom_components.liveone.sources.composite import (
     ISSUE_SOURCE_REMOVED,
     CompositeCoordinator,
 )
-from custom_components.liveone.store import BatchResult, StoreError
+from custom_components.liveone.store import BatchResult, StoreError, combine
 from custom_components.liveone.vendors.model import Reading
 
 from ..conftest import DEMO_ENTRY_DATA, NOON_LOCAL, async_next_poll, query_db
@@ -337,6 +337,8 @@ async def test_an_unloaded_source_makes_its_roles_unavailable(
     await async_next_poll(hass, freezer)
     assert home.state("sensor.our_home_battery_power") == home.state("sensor.shed_battery_power")
     assert home.state("sensor.our_home_load_power") == home.state("sensor.shed_load_power")
+    # What the shed wrote while it set up again (the minutes it was away) reached the composite too.
+    _assert_chosen_columns(home)
 
 
 async def test_the_balance_is_unavailable_while_a_role_it_needs_is(
@@ -643,7 +645,7 @@ async def test_a_composite_whose_rows_cannot_be_read_at_setup_waits(
 
 
 async def test_restart_unload_and_writes_that_change_nothing(
-    hass: HomeAssistant, home: Home, caplog: pytest.LogCaptureFixture
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, home: Home, caplog: pytest.LogCaptureFixture
 ) -> None:
     entry = await home.add(home.split())
     coordinator = home.coordinator
@@ -657,11 +659,15 @@ async def test_restart_unload_and_writes_that_change_nothing(
     following = len(feeder._write_listeners)
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert len(feeder._write_listeners) == following - 1
+    # The sources go on while the composite is away; it catches up when it is back.
+    await async_next_poll(hass, freezer, 12)
     caplog.clear()
     caplog.set_level(logging.INFO)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
     assert "Rebuilding" not in caplog.text
+    assert "Catching up Our Home from its sources' history: 2 day(s)" in caplog.text
+    _assert_chosen_columns(home)
     assert home.state("sensor.our_home_solar_power") == home.state("sensor.roof_solar_power")
 
 
@@ -777,3 +783,32 @@ async def test_the_composites_energy_passes_the_energy_dashboard_validation(
     for flow in ("solar", "grid_import", "grid_export", "battery_charge", "battery_discharge", "load"):
         assert float(home.state(f"sensor.our_home_{flow}_energy")) >= 0
     await assert_energy_dashboard_valid(hass, "our_home")
+
+
+async def test_catching_up_only_when_there_is_history_to_extend(
+    hass: HomeAssistant, home: Home, caplog: pytest.LogCaptureFixture
+) -> None:
+    await home.add(home.split())
+    coordinator = home.coordinator
+    store = coordinator.store
+    caplog.set_level(logging.INFO)
+    # While a rebuild runs, it covers what a catch-up would do.
+    coordinator.async_start_rebuild()
+    caplog.clear()
+    await coordinator.async_catch_up()
+    assert "Catching up" not in caplog.text
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # Without rows of its own, or without sources' rows, there is nothing to extend.
+    await store.async_transaction(combine.clear_rows, coordinator.system_id)
+    await coordinator.async_catch_up()
+    assert home.rows("our_home") == {}
+    await coordinator.async_rebuild()
+    rows = home.rows("our_home")
+    coordinator.roles = combine.Roles()
+    caplog.clear()
+    await coordinator.async_catch_up()
+    assert "Catching up" not in caplog.text
+    assert home.rows("our_home") == rows
+    with patch.object(store, "async_transaction", _failing(store.async_transaction, "newest_end")):
+        await coordinator.async_catch_up()
+    assert "Could not catch Our Home up with its sources: gone" in caplog.text

@@ -75,6 +75,8 @@ SINGLE_ROLES: Final = (CONF_BATTERY, CONF_GRID, CONF_LOAD)
 ISSUE_SOURCE_REMOVED: Final = "composite_source_removed"
 REBUILD_MAX_DAYS: Final = 366
 """The most recent days of the sources' rows a rebuild covers (the rebuild action's limit too)."""
+CATCH_UP_WINDOW: Final = combine.DAY
+"""How far before its newest row a catch-up recomputes the composite (s)."""
 REBUILD_LOG_EVERY: Final = 30
 """Days between the rebuild's progress lines in the log."""
 
@@ -276,6 +278,7 @@ class CompositeCoordinator(DerivedCoordinator):
             return
         async with self._lock:
             self.roles = roles
+        await self.async_catch_up()
 
     # ---- repair issues
 
@@ -466,36 +469,70 @@ class CompositeCoordinator(DerivedCoordinator):
         """
         title = self.config_entry.title
         roles = self.roles
-        store = self.store
         try:
             async with self._lock:
-                span = await store.async_transaction(combine.source_span, roles)
-                await store.async_transaction(combine.clear_rows, self.system_id)
+                span = await self.store.async_transaction(combine.source_span, roles)
+                await self.store.async_transaction(combine.clear_rows, self.system_id)
             if span is None:
                 LOGGER.info("Rebuilt %s: its sources have no 5-minute rows yet", title)
                 return
-            last = span[1]
-            first = max(span[0], last - REBUILD_MAX_DAYS * combine.DAY + INTERVAL)
-            starts = range(first, last + 1, combine.DAY)
-            LOGGER.info("Rebuilding %s from its sources' history: %d day(s)", title, len(starts))
-            count = 0
-            for done, start in enumerate(starts, 1):
-                async with self._lock:
-                    intervals = await store.async_transaction(
-                        combine.combined_range, roles, start, min(start + combine.DAY - INTERVAL, last)
-                    )
-                    await store.async_write_intervals(self.system_id, intervals)
-                count += len(intervals)
-                if done % REBUILD_LOG_EVERY == 0:
-                    LOGGER.info("Rebuilding %s: day %d of %d", title, done, len(starts))
-            self._totals = await store.async_transaction(combine.latest_totals, self.system_id)
+            first = max(span[0], span[1] - REBUILD_MAX_DAYS * combine.DAY + INTERVAL)
+            count = await self._async_recompute(roles, first, span[1], "Rebuilding")
             LOGGER.info("Rebuilt %s: %d intervals", title, count)
-            self.async_publish()
-            await async_import_statistics(
-                self.hass, self.config_entry, since=datetime.fromtimestamp(first - INTERVAL, UTC)
-            )
         except StoreError as err:
             LOGGER.error("Could not rebuild %s from its sources: %s", title, err)
+
+    async def async_catch_up(self) -> None:
+        """Recompute the composite from a day before its newest row on: what its sources wrote unfollowed.
+
+        A source writes during its own setup (a resumed simulation, a backfill, the readings since a
+        restart) before the composite can follow it, and while the composite is not loaded; such writes
+        may also rewrite the source's recent past. Rows that come out the same are not written again
+        (the interval writer skips them), so this costs a read of a day.
+        """
+        if self._rebuild is not None and not self._rebuild.done():
+            return  # the rebuild covers it
+        title = self.config_entry.title
+        roles = self.roles
+        try:
+            async with self._lock:
+                newest = await self.store.async_transaction(combine.newest_end, self.system_id)
+                span = await self.store.async_transaction(combine.source_span, roles)
+            if newest is None or span is None:
+                return  # no history yet: the rebuild at setup makes it
+            first = max(
+                newest - CATCH_UP_WINDOW, span[0], span[1] - REBUILD_MAX_DAYS * combine.DAY + INTERVAL
+            )
+            count = await self._async_recompute(roles, first, span[1], "Catching up")
+            LOGGER.debug("Caught up %s: %d intervals", title, count)
+        except StoreError as err:
+            LOGGER.error("Could not catch %s up with its sources: %s", title, err)
+
+    async def _async_recompute(self, roles: combine.Roles, first: int, last: int, doing: str) -> int:
+        """Write the composite's intervals ending in ``[first, last]``, a day per transaction; return how many.
+
+        Then show the new totals and re-import the statistics from ``first`` on.
+        """
+        title = self.config_entry.title
+        store = self.store
+        starts = range(first, last + 1, combine.DAY)
+        LOGGER.info("%s %s from its sources' history: %d day(s)", doing, title, len(starts))
+        count = 0
+        for done, start in enumerate(starts, 1):
+            async with self._lock:
+                intervals = await store.async_transaction(
+                    combine.combined_range, roles, start, min(start + combine.DAY - INTERVAL, last)
+                )
+                await store.async_write_intervals(self.system_id, intervals)
+            count += len(intervals)
+            if done % REBUILD_LOG_EVERY == 0:
+                LOGGER.info("%s %s: day %d of %d", doing, title, done, len(starts))
+        self._totals = await store.async_transaction(combine.latest_totals, self.system_id)
+        self.async_publish()
+        await async_import_statistics(
+            self.hass, self.config_entry, since=datetime.fromtimestamp(first - INTERVAL, UTC)
+        )
+        return count
 
 
 # ---- setup, removal ----------------------------------------------------------------------------------
@@ -520,6 +557,8 @@ async def _async_setup_composite(hass: HomeAssistant, entry: LiveOneConfigEntry)
         return
     if not built:
         coordinator.async_start_rebuild()
+    else:
+        entry.async_create_background_task(hass, coordinator.async_catch_up(), f"{DOMAIN} composite catch-up")
 
 
 async def _async_entry_updated(hass: HomeAssistant, entry: ConfigEntry[Any]) -> None:

@@ -236,6 +236,14 @@ def has_rows(conn: Connection, system_id: int) -> bool:
     return conn.execute(stmt).first() is not None
 
 
+def newest_end(conn: Connection, system_id: int) -> int | None:
+    """Return the system's newest 5-minute interval end (``None``: it has no rows)."""
+    newest = conn.execute(
+        sa.select(sa.func.max(_AGG.c.interval_end)).where(_AGG.c.system_id == system_id)
+    ).scalar_one_or_none()
+    return None if newest is None else int(newest)
+
+
 def clear_rows(conn: Connection, system_id: int) -> int:
     """Delete a combined system's 5-minute and daily rows (before a rebuild); return the 5-minute rows deleted.
 
