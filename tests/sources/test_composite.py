@@ -18,6 +18,7 @@ from unittest.mock import AsyncMock, patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.auth.const import GROUP_ID_USER
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import list_statistic_ids
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import Context, HomeAssistant
@@ -783,6 +784,13 @@ async def test_the_composites_energy_passes_the_energy_dashboard_validation(
     for flow in ("solar", "grid_import", "grid_export", "battery_charge", "battery_discharge", "load"):
         assert float(home.state(f"sensor.our_home_{flow}_energy")) >= 0
     await assert_energy_dashboard_valid(hass, "our_home")
+    # Its long-term statistics are its own, imported from its rows like any system's.
+    statistic_ids = await recorder_mock.async_add_executor_job(list_statistic_ids, hass)
+    ours = {item["statistic_id"] for item in statistic_ids if item["statistic_id"].startswith("liveone:composite")}
+    assert ours == {
+        f"liveone:composite_our_home_{flow}"
+        for flow in ("solar", "load", "battery_charge", "battery_discharge", "grid_import", "grid_export")
+    }
 
 
 async def test_catching_up_only_when_there_is_history_to_extend(
