@@ -786,7 +786,9 @@ async def test_the_composites_energy_passes_the_energy_dashboard_validation(
     await assert_energy_dashboard_valid(hass, "our_home")
     # Its long-term statistics are its own, imported from its rows like any system's.
     statistic_ids = await recorder_mock.async_add_executor_job(list_statistic_ids, hass)
-    ours = {item["statistic_id"] for item in statistic_ids if item["statistic_id"].startswith("liveone:composite")}
+    ours = {
+        item["statistic_id"] for item in statistic_ids if item["statistic_id"].startswith("liveone:composite")
+    }
     assert ours == {
         f"liveone:composite_our_home_{flow}"
         for flow in ("solar", "load", "battery_charge", "battery_discharge", "grid_import", "grid_export")

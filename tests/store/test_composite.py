@@ -59,7 +59,10 @@ MINUTES = [NOON + 60 * i for i in range(1, 61)]  # an hour of minutes after noon
 def systems(engine: Engine) -> tuple[int, int, int]:
     """The two sources with an hour of readings, and the empty composite."""
     with engine.begin() as conn:
-        roof, shed = add_system(conn, site="roof", vendor="demo"), add_system(conn, site="shed", vendor="demo")
+        roof, shed = (
+            add_system(conn, site="roof", vendor="demo"),
+            add_system(conn, site="shed", vendor="demo"),
+        )
         home = add_system(conn, site="home", vendor="composite")
     write(engine, roof, [_roof(t, i) for i, t in enumerate(MINUTES)])
     write(engine, shed, [_shed(t, i) for i, t in enumerate(MINUTES)])
@@ -78,7 +81,9 @@ def _by_end(engine: Engine, system_id: int) -> dict[int, dict[str, Any]]:
         return {row["interval_end"]: row for row in rows_5m(conn, system_id)}
 
 
-def test_rows_are_the_chosen_columns_and_the_day_their_sum(engine: Engine, systems: tuple[int, int, int]) -> None:
+def test_rows_are_the_chosen_columns_and_the_day_their_sum(
+    engine: Engine, systems: tuple[int, int, int]
+) -> None:
     roof, shed, home = systems
     roles = Roles(solar=(roof,), battery=shed, grid=shed, load=shed)
     _build(engine, roles, home, MIDNIGHT, LATER)
@@ -107,7 +112,9 @@ def test_rows_are_the_chosen_columns_and_the_day_their_sum(engine: Engine, syste
     assert totals["battery_out"] == 0.0  # the battery never discharged: a total of 0, not None
 
 
-def test_a_late_reading_recomputes_the_interval_and_the_day(engine: Engine, systems: tuple[int, int, int]) -> None:
+def test_a_late_reading_recomputes_the_interval_and_the_day(
+    engine: Engine, systems: tuple[int, int, int]
+) -> None:
     roof, shed, home = systems
     roles = Roles(solar=(roof,), battery=shed, grid=shed, load=shed)
     _build(engine, roles, home, MIDNIGHT, LATER)
@@ -160,8 +167,10 @@ def test_the_balance_when_no_load_source(engine: Engine, systems: tuple[int, int
 
 
 def _row(**values: Any) -> dict[str, Any]:
-    columns = combine._SOURCE_COLUMNS  # noqa: SLF001  (every column the rule reads)
-    return {column: values.get(column) for column in columns} | {"sample_count": values.get("sample_count", 1)}
+    columns = combine._SOURCE_COLUMNS
+    return {column: values.get(column) for column in columns} | {
+        "sample_count": values.get("sample_count", 1)
+    }
 
 
 def test_two_solar_arrays_are_summed_without_extremes() -> None:

@@ -168,7 +168,7 @@ class CompositeCoordinator(DerivedCoordinator):
     """A composite: derived from its sources' writes, live values from their coordinators."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        """Set up a composite that follows nothing yet (:meth:`async_follow` starts it)."""
+        """Set up a composite that follows nothing yet (its setup hook starts following)."""
         super().__init__(*args, **kwargs)
         self.mapping: RoleMapping = entry_mapping(self.config_entry)
         self.roles = combine.Roles()
