@@ -148,6 +148,8 @@ async def async_unload_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> 
 
 async def async_remove_entry(hass: HomeAssistant, entry: LiveOneConfigEntry) -> None:
     """Mark the system removed and drop who may see it; its history is kept for when it comes back."""
+    if (remove_hook := get_source(entry.data[CONF_VENDOR]).async_remove_entry) is not None:
+        await remove_hook(hass, entry)
     store = await async_acquire_store(hass)
     try:
         system_id = await store.async_find_system(entry.data[CONF_VENDOR], entry.data[CONF_SITE_ID])

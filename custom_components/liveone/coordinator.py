@@ -56,6 +56,8 @@ class LiveOneData:
 
     reading: Reading
     received_time: datetime
+    unavailable: frozenset[str] = frozenset()
+    """Keys of the entities that cannot show a value now (a derived system's source is not loaded)."""
 
     @property
     def inverter_time(self) -> datetime:

@@ -26,6 +26,7 @@ class LiveOneEntity(CoordinatorEntity[LiveOneCoordinator]):
         super().__init__(coordinator)
         identifier = device_identifier(coordinator.vendor, coordinator.site_id)
         self._attr_unique_id = f"{identifier[1]}_{key}"
+        self._key = key
         info = coordinator.info
         self._attr_device_info = DeviceInfo(
             identifiers={identifier},
@@ -37,5 +38,10 @@ class LiveOneEntity(CoordinatorEntity[LiveOneCoordinator]):
 
     @property
     def available(self) -> bool:
-        """Unavailable while the last update failed, and before a push or derived system's first data."""
-        return super().available and self.coordinator.data is not None
+        """Whether the entity shows a value.
+
+        Not while the last update failed, before a push or derived system's first data, nor while the
+        data says this entity's value cannot be known (``LiveOneData.unavailable``).
+        """
+        data = self.coordinator.data
+        return super().available and data is not None and self._key not in data.unavailable

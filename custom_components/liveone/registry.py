@@ -16,6 +16,8 @@ from homeassistant.config_entries import OptionsFlow
 from homeassistant.core import HomeAssistant
 
 if TYPE_CHECKING:
+    from homeassistant.components.repairs import RepairsFlow
+
     from .coordinator import LiveOneCoordinator
     from .descriptions import LiveOneBinarySensorEntityDescription, LiveOneSensorEntityDescription
     from .flow import LiveOneFlowBase
@@ -29,6 +31,12 @@ starts, it stops through ``entry.async_on_unload`` (a webhook, a shared account)
 type SensorsHook = Callable[[LiveOneCoordinator], Iterable[LiveOneSensorEntityDescription]]
 """Returns sensor descriptions that depend on the data (points that show up after setup); called after
 every update, and a description whose key is new becomes an entity."""
+
+type FixFlowHook = Callable[[HomeAssistant, str, dict[str, str | int | float | None] | None], RepairsFlow]
+"""Makes the repair flow of an issue whose data names the kind (``"vendor"``); see :mod:`.repairs`."""
+
+type RemoveHook = Callable[[HomeAssistant, LiveOneConfigEntry], Awaitable[None]]
+"""Called from the integration's ``async_remove_entry``, before the store marks the system removed."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +69,10 @@ class SourceKind:
     """Entry-data and store keys its diagnostics must hide, beside the shared ones."""
     async_setup_entry: SetupHook | None = None
     """An optional setup hook (see :data:`SetupHook`)."""
+    fix_flow: FixFlowHook | None = None
+    """Makes the repair flow of a fixable issue the kind raised (see :data:`FixFlowHook`)."""
+    async_remove_entry: RemoveHook | None = None
+    """Called when one of its entries is removed (clean up what outlives an unload: repair issues)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Anything else the kind's own module wants to keep beside its declaration."""
 

@@ -15,6 +15,7 @@ from homeassistant.core import HomeAssistant
 import voluptuous as vol
 
 from .const import DOMAIN, LOGGER
+from .registry import get_source
 from .shared_store import (
     ISSUE_STORE_DAMAGED,
     async_acquire_store,
@@ -76,7 +77,17 @@ async def _async_set_up(hass: HomeAssistant) -> None:
 async def async_create_fix_flow(
     hass: HomeAssistant, issue_id: str, data: dict[str, str | int | float | None] | None
 ) -> RepairsFlow:
-    """Create the fix flow of a fixable LiveOne issue."""
-    if issue_id != ISSUE_STORE_DAMAGED:
+    """Create the fix flow of a fixable LiveOne issue: the store's own, or one a kind raised.
+
+    A kind's issue names the kind in its data (``"vendor"``); the kind's ``fix_flow`` makes its flow.
+    """
+    if issue_id == ISSUE_STORE_DAMAGED:
+        return DamagedStoreRepairFlow()
+    vendor = (data or {}).get("vendor")
+    try:
+        make = None if not isinstance(vendor, str) else get_source(vendor).fix_flow
+    except KeyError:
+        make = None
+    if make is None:
         raise ValueError(f"LiveOne has no fix for issue {issue_id!r}")
-    return DamagedStoreRepairFlow()
+    return make(hass, issue_id, data)

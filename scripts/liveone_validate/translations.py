@@ -203,6 +203,12 @@ def _entity_modules(integration: Integration) -> Iterator[tuple[Module, str | No
             yield module, None
 
 
+def _builds_description(call: ast.Call, helpers: dict[str, tuple[int, str]]) -> bool:
+    """Whether a call builds an entity description (or calls a helper that passes its key on to one)."""
+    name = (call_name(call) or "").rsplit(".", 1)[-1]
+    return name.endswith("EntityDescription") or name in helpers
+
+
 def _platform_of(call: ast.Call) -> str:
     return "binary_sensor" if "BinarySensor" in (call_name(call) or "") else "sensor"
 
@@ -226,6 +232,8 @@ def collect_entity_strings(integration: Integration, report: Report, strings: St
             where = f"{module.rel}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.Call):
                 value = keyword(node, "translation_key")
+                if platform is None and not _builds_description(node, helpers):
+                    value = None  # a kind's module: only entity descriptions name entity strings
                 if value is not None and keyword(node, "translation_domain") is None:
                     text = integration.string(value)
                     if text is not None:

@@ -26,6 +26,7 @@ from custom_components.liveone.store import StoreError
 from custom_components.liveone.vendors.model import Batch, RateLimited, Reading
 
 from ..conftest import NOON_LOCAL, async_next_poll, demo_entry, query_db
+from . import MENU
 from .throwaway import METER, MIRROR, PUSHED, MeterCoordinator
 
 T0 = 1_755_396_000  # 2025-08-17 02:00 UTC, NOON_LOCAL
@@ -62,8 +63,7 @@ async def test_a_new_polling_kind_adds_sets_up_polls_and_stores(
     freezer.move_to(NOON_LOCAL)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     assert result["type"] is FlowResultType.MENU
-    # Not "pushed" (no flow), not "mirror".
-    assert result["menu_options"] == ["selectronic", "mondo", "demo", "meter"]
+    assert result["menu_options"] == [*MENU, "meter"]  # not "pushed" (no flow), not "mirror"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "meter"})
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "meter")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"name": "Shed"})
