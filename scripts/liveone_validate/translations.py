@@ -189,8 +189,29 @@ def _flow_errors(
                         strings.need(f"{kind}.error.{value}", where)
 
 
+# A kind's own entity descriptions (in sources/) are of these classes, by platform.
+KIND_DESCRIPTIONS = {
+    "LiveOneSensorEntityDescription": "sensor",
+    "LiveOneBinarySensorEntityDescription": "binary_sensor",
+}
+
+
+def _collect_kind_entity_strings(integration: Integration, strings: Strings) -> None:
+    """Collect the literal translation keys of the entity descriptions the kinds declare in ``sources/``."""
+    for rel, module in integration.modules.items():
+        if not rel.startswith("sources/"):
+            continue
+        for call in walk_calls(module.tree):
+            platform = KIND_DESCRIPTIONS.get(call_name(call) or "")
+            value = keyword(call, "translation_key")
+            text = integration.string(value) if platform is not None and value is not None else None
+            if platform is not None and text is not None:
+                strings.entity_keys.setdefault(platform, set()).add(text)
+
+
 def collect_entity_strings(integration: Integration, report: Report, strings: Strings) -> None:
-    """Collect the entity translation keys of the platform modules."""
+    """Collect the entity translation keys of the platform modules and of the kinds' own descriptions."""
+    _collect_kind_entity_strings(integration, strings)
     for module in integration.platform_modules():
         keys = strings.entity_keys.setdefault(module.stem, set())
         # Helper functions that pass one of their parameters on as translation_key: map parameter -> index.

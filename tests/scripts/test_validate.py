@@ -482,6 +482,24 @@ def test_icon_breaks(repo: Path, change: Callable[[dict[str, Any]], None], patte
     assert_found(repo, "icons", pattern)
 
 
+def test_icons_of_a_kinds_own_sensors_count(repo: Path) -> None:
+    """An icon for a sensor a kind declares in sources/ is known; without the description it is not."""
+    kind = integration(repo) / "sources" / "planted.py"
+    kind.write_text(
+        "from ..descriptions import LiveOneSensorEntityDescription\n"
+        "X = LiveOneSensorEntityDescription(key='k', translation_key='planted_sensor', value_fn=len)\n",
+        encoding="utf-8",
+    )
+    edit_json(
+        integration(repo) / "icons.json",
+        lambda i: i["entity"]["sensor"].update(planted_sensor={"default": "mdi:flash"}),
+    )
+    report = validate.run(repo, only=["icons"])
+    assert [str(finding) for finding in report.findings] == []
+    kind.unlink()
+    assert_found(repo, "icons", r"no sensor entity has translation_key 'planted_sensor'")
+
+
 def test_icons_malformed(repo: Path) -> None:
     (integration(repo) / "icons.json").write_text("{", encoding="utf-8")
     assert_found(repo, "icons", r"not valid JSON")

@@ -46,7 +46,10 @@ async def test_a_repeated_time_refuses_the_whole_batch_and_records_why(store_url
         ]
         status = await store.async_polling_status(system_id)
         assert status is not None
-        assert (status["consecutive_errors"], status["last_error"]) == (1, f"already stored: a reading at {T0}")
+        assert (status["consecutive_errors"], status["last_error"]) == (
+            1,
+            f"already stored: a reading at {T0}",
+        )
         assert _rows(store, "SELECT last_response FROM polling_status") == [(None,)]  # not the refused body
 
         # Without the flag, the same batch stores its new reading and skips the stored one.

@@ -143,6 +143,15 @@ def test_push_service_layout_without_data_level() -> None:
     )
 
 
+def test_a_document_without_status_or_inverters() -> None:
+    body = load("solarapi-powerflow-symo.json")
+    del body["Head"]["Status"]
+    del body["Body"]["Data"]["Inverters"]
+    push = parse_solar_api(body)
+    assert push.reading is not None
+    assert (push.reading.solar_w, push.reading.battery_soc) == (1111, None)
+
+
 def test_soc_is_the_mean_of_the_inverters() -> None:
     body = load("solarapi-powerflow-gen24-storage.json")
     body["Body"]["Data"]["Inverters"]["2"] = {"SOC": 50.0}
