@@ -339,7 +339,8 @@ def test_bridge_fault_timestamp_as_epoch_milliseconds() -> None:
 def test_running_totals_add_the_interval_energies() -> None:
     first = parse_bridge(load("push-store.json")).reading
     second = parse_bridge(load("push-store-fault.json")).reading
-    assert first is not None and second is not None
+    assert first is not None
+    assert second is not None
     one, totals = running_totals(first, {})
     assert (one.solar_kwh_total, one.load_kwh_total, one.battery_in_kwh_total) == (0.125, 0.09, 0.035)
     assert (one.battery_out_kwh_total, one.grid_in_kwh_total, one.grid_out_kwh_total) == (0.0, 0.0, 0.0)
