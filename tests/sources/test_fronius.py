@@ -16,14 +16,20 @@ from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import SOURCE_USER
-from homeassistant.const import STATE_UNAVAILABLE
+from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError
 from homeassistant.setup import async_setup_component
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.diagnostics import async_get_config_entry_diagnostics
@@ -240,6 +246,12 @@ async def test_bridge_pushes_store_their_readings_with_running_totals(
          0.164, 0.124, 0.035, 0.003, 0.0, 0.0),
     ]  # fmt: skip
     assert sessions(setup_liveone) == [("PUSH", True, 1, None), ("PUSH", True, 1, None)]
+    # 5-minute rows: the first interval has no earlier total to rise from; the next one rises 39 Wh.
+    assert query_db(
+        setup_liveone,
+        "SELECT interval_end, solar_interval_wh, load_wh_interval, battery_out_wh_interval "
+        "FROM readings_agg_5m ORDER BY 1",
+    ) == [(T_STORE, None, None, None), (T_STORE + 300, 39, 34, 3)]
     last = query_db(setup_liveone, "SELECT last_response FROM polling_status")[0][0]
     assert isinstance(last, str)
     assert KEY not in last  # the secret is not kept
@@ -599,6 +611,21 @@ async def test_options_accept_pushes_from_outside_and_change_the_credentials(
         assert (await post(symo, headers=basic("new", "pass"))).status == 200
     assert len(readings(setup_liveone)) == 2
 
+    # The form never shows the password: left empty under the same user name, it is kept.
+    result = await hass.config_entries.options.async_init(fronius.entry_id)
+    assert result["data_schema"]({"allow_external": True, "regenerate_secret": False}) is not None
+    suggested = {
+        str(key): key.description.get("suggested_value") if key.description else None
+        for key in result["data_schema"].schema
+    }
+    assert (suggested["username"], suggested["password"]) == ("new", None)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], {"allow_external": True, "regenerate_secret": False, "username": "new"}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert (fronius.data["username"], fronius.data["password"]) == ("new", "pass")
+
     # Removing the credentials: no Datamanager push is accepted any more.
     result = await hass.config_entries.options.async_init(fronius.entry_id)
     result = await hass.config_entries.options.async_configure(
@@ -678,3 +705,24 @@ async def test_energy_dashboard_validation_passes_for_fronius(
         await hass.async_block_till_done()
     await assert_energy_dashboard_valid(hass, "fronius_home")
     assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default", "setup_liveone")
+async def test_entity_states_snapshot(
+    hass: HomeAssistant,
+    freezer: FrozenDateTimeFactory,
+    post: Post,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Both bridge bodies pushed (the second with its E102 fault), as sensors."""
+    freezer.move_to(NOW)
+    entry = fronius_entry()
+    entry.add_to_hass(hass)
+    with patch("custom_components.liveone.PLATFORMS", [Platform.SENSOR]):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
+        await post(body("push-store.json"))
+        freezer.move_to("2025-09-21T06:01:30+00:00")
+        await post(body("push-store-fault.json"))
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)

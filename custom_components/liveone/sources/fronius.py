@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from http import HTTPStatus
 import json
@@ -399,10 +400,18 @@ FRONIUS_SCHEMA = vol.Schema(
 EMPTY_SCHEMA = vol.Schema({})
 
 
-def _credentials(user_input: dict[str, Any]) -> tuple[dict[str, str], str | None]:
-    """Return the Datamanager's Basic credentials of a form (both or neither), and the error if only one."""
+def _credentials(
+    user_input: dict[str, Any], current: Mapping[str, Any] | None = None
+) -> tuple[dict[str, str], str | None]:
+    """Return the Datamanager's Basic credentials of a form (both or neither), and the error if only one.
+
+    With ``current`` (the options), an empty password under the current user name keeps the current
+    password: the form never shows the stored one.
+    """
     username = str(user_input.get(CONF_USERNAME) or "").strip()
     password = str(user_input.get(CONF_PASSWORD) or "")
+    if current is not None and username and not password and username == current.get(CONF_USERNAME):
+        password = str(current.get(CONF_PASSWORD) or "")
     if bool(username) != bool(password):
         return {}, "credentials_incomplete"
     return ({CONF_USERNAME: username, CONF_PASSWORD: password} if username else {}), None
@@ -474,7 +483,7 @@ class FroniusOptionsFlow(OptionsFlow):
         entry = self.config_entry
         errors: dict[str, str] = {}
         if user_input is not None:
-            credentials, problem = _credentials(user_input)
+            credentials, problem = _credentials(user_input, entry.data)
             if problem is not None:
                 errors["base"] = problem
             else:
@@ -501,10 +510,7 @@ class FroniusOptionsFlow(OptionsFlow):
                 vol.Optional(CONF_PASSWORD): PASSWORD_SELECTOR,
             }
         )
-        suggested = {
-            CONF_USERNAME: entry.data.get(CONF_USERNAME, ""),
-            CONF_PASSWORD: entry.data.get(CONF_PASSWORD, ""),
-        }
+        suggested = {CONF_USERNAME: entry.data.get(CONF_USERNAME, "")}
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
