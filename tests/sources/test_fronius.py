@@ -29,12 +29,14 @@ from pytest_homeassistant_custom_component.common import (
     async_fire_time_changed,
     snapshot_platform,
 )
+from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.liveone.const import DOMAIN
 from custom_components.liveone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.liveone.sources.fronius import FroniusCoordinator
 from custom_components.liveone.store import StoreError
+from custom_components.liveone.vendors.model import Batch, Reading
 
 from ..conftest import query_db
 from ..test_energy import assert_energy_dashboard_valid
@@ -726,3 +728,84 @@ async def test_entity_states_snapshot(
         freezer.move_to("2025-09-21T06:01:30+00:00")
         await post(body("push-store-fault.json"))
     await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def _fault_then_late_store(post: Post, entry: MockConfigEntry) -> None:
+    await post(body("push-store-fault.json"))
+    await post(body("push-store.json"))  # older: the kept body is now one without a fault
+
+
+async def _store_then_older_fault(post: Post, entry: MockConfigEntry) -> None:
+    await post(body("push-store.json"))
+    older = {**body("push-store-fault.json"), "timestamp": "2025-09-21T05:59:00Z"}
+    await post(older)  # its text belongs to another reading than the newest
+
+
+async def _fault_then_solar_api(post: Post, entry: MockConfigEntry) -> None:
+    await post(body("push-store-fault.json"))
+    await post(body("solarapi-powerflow-symo.json"), headers=basic())  # 2021: older
+
+
+async def _fault_then_unreadable_body(post: Post, entry: MockConfigEntry) -> None:
+    await post(body("push-store-fault.json"))
+    coordinator = entry.runtime_data.coordinator
+    await coordinator.store.async_record_batch(
+        coordinator.system_id, "fronius", Batch(raw="not json"), started=T_FAULT, now=T_FAULT + 60
+    )
+
+
+async def _reading_without_a_body(post: Post, entry: MockConfigEntry) -> None:
+    coordinator = entry.runtime_data.coordinator
+    await coordinator.store.async_write_readings(
+        coordinator.system_id, [Reading(inverter_time=T_FAULT, solar_w=1, fault_code=7)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("pushes", "shown"),
+    [
+        (lambda post, entry: post(body("push-store-fault.json")), "E102"),
+        (_fault_then_late_store, "102"),
+        (_store_then_older_fault, None),
+        (_fault_then_solar_api, "102"),
+        (_fault_then_unreadable_body, "102"),
+        (_reading_without_a_body, "7"),
+    ],
+    ids=["restored", "last-body-without-fault", "text-of-another-time", "solar-api", "not-json", "no-body"],
+)
+async def test_the_fault_text_survives_a_restart(
+    hass: HomeAssistant,
+    fronius: MockConfigEntry,
+    post: Post,
+    pushes: Callable[[Post, MockConfigEntry], Awaitable[object]],
+    shown: str | None,
+) -> None:
+    await pushes(post, fronius)
+    assert await hass.config_entries.async_unload(fronius.entry_id)
+    assert await hass.config_entries.async_setup(fronius.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get(FAULT)
+    assert (None if state is None or state.state == STATE_UNAVAILABLE else state.state) == shown
+
+
+async def test_a_push_relayed_through_the_websocket_api(
+    hass: HomeAssistant,
+    fronius: MockConfigEntry,
+    hass_ws_client: WebSocketGenerator,
+    setup_liveone: str,
+) -> None:
+    """Home Assistant's cloud relays webhooks as requests without a length (webhook/handle)."""
+    client = await hass_ws_client(hass)
+    await client.send_json_auto_id(
+        {
+            "type": "webhook/handle",
+            "webhook_id": WEBHOOK,
+            "method": "POST",
+            "body": json.dumps(body("solarapi-powerflow-gen24-storage.json")),
+            "headers": basic(),
+        }
+    )
+    result = (await client.receive_json())["result"]
+    assert result["status"] == 200
+    assert json.loads(result["body"])["stored"] == 1
+    assert [row[0] for row in readings(setup_liveone)] == [T_GEN24]

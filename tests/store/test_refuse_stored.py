@@ -1,4 +1,5 @@
-"""``refuse_stored``: a batch with a reading time already stored is refused whole, in its one transaction."""
+"""``refuse_stored``: a batch with a reading time already stored is refused whole, in its one transaction;
+and the raw answer a polling status keeps."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ async def test_a_repeated_time_refuses_the_whole_batch_and_records_why(store_url
             f"already stored: a reading at {T0}",
         )
         assert _rows(store, "SELECT last_response FROM polling_status") == [(None,)]  # not the refused body
+        assert await store.async_last_response(system_id) is None
 
         # Without the flag, the same batch stores its new reading and skips the stored one.
         kept = await store.async_record_batch(system_id, "demo", batch, started=T0 + 61, now=T0 + 62)
@@ -73,5 +75,17 @@ async def test_readings_the_store_refuses_anyway_are_not_looked_up(store_url: st
         )
         assert (result.rows_written, result.already_stored) == (0, ())
         assert result.problems == ("reading refused: inverter_time=5: before 2000-01-01",)
+    finally:
+        await store.async_close()
+
+
+async def test_the_last_response_kept_in_the_polling_status(store_url: str) -> None:
+    store = await Store.async_open(store_url)
+    try:
+        system_id = await store.async_ensure_system(SystemInfo(vendor_type="demo", vendor_site_id="c"))
+        assert await store.async_last_response(system_id) is None  # no status row yet
+        await store.async_record_batch(system_id, "demo", Batch(raw='{"a": 1}'), started=T0, now=T0)
+        await store.async_record_batch(system_id, "demo", Batch(), started=T0, now=T0 + 60)
+        assert await store.async_last_response(system_id) == '{"a": 1}'  # kept until another answer
     finally:
         await store.async_close()

@@ -150,11 +150,26 @@ class FroniusCoordinator(PushCoordinator):
         self._fault: tuple[int, str] | None = None
 
     async def _async_prepare(self) -> None:
-        """Resume the bridge's running totals from the newest stored reading."""
+        """Resume the bridge's running totals, and its fault text, from the newest stored reading."""
         stored = await self.store.async_latest_reading(self.system_id)
-        if stored is not None:
-            self._totals = totals_of(stored.reading)
-            self._totals_time = stored.reading.inverter_time
+        if stored is None:
+            return
+        self._totals = totals_of(stored.reading)
+        self._totals_time = stored.reading.inverter_time
+        # The fault code's text is not a column: the last body kept in polling_status has it.
+        last = await self.store.async_last_response(self.system_id)
+        try:
+            loaded = json.loads(last) if last else None
+            push = (
+                parse_bridge(loaded, tz_offset_min=self.tz_offset_min) if isinstance(loaded, dict) else None
+            )
+        except (ValueError, RecursionError, BadPush):  # not a bridge body (a Solar API document)
+            push = None
+        reading = None if push is None else push.reading
+        if reading is not None and reading.inverter_time == stored.reading.inverter_time:
+            assert push is not None
+            if push.fault_text is not None:
+                self._fault = (reading.inverter_time, push.fault_text)
 
     @callback
     def async_start_silence(self) -> None:
@@ -209,10 +224,13 @@ class FroniusCoordinator(PushCoordinator):
 
 async def _read_body(request: web.Request) -> bytes | None:
     """Read the body, never more than one byte past the limit; ``None``: it is larger than the limit."""
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+    # A request relayed by Home Assistant's cloud or WebSocket API (a MockRequest) has no length.
+    length: int | None = getattr(request, "content_length", None)
+    if length is not None and length > MAX_BODY_BYTES:
         return None
     data = bytearray()
-    while chunk := await request.content.read(MAX_BODY_BYTES + 1 - len(data)):
+    stream = request.content  # once: a MockRequest makes a new reader at each access
+    while chunk := await stream.read(MAX_BODY_BYTES + 1 - len(data)):
         data += chunk
         if len(data) > MAX_BODY_BYTES:
             return None

@@ -248,6 +248,10 @@ class Store:
         """Return the system's polling status row."""
         return await self.async_transaction(systems_mod.get_polling_status, system_id)
 
+    async def async_last_response(self, system_id: int) -> str | None:
+        """Return the raw answer (or pushed body) the system's polling status keeps."""
+        return await self.async_transaction(systems_mod.get_last_response, system_id)
+
     async def async_record_batch(
         self,
         system_id: int,
