@@ -809,3 +809,26 @@ async def test_a_push_relayed_through_the_websocket_api(
     assert result["status"] == 200
     assert json.loads(result["body"])["stored"] == 1
     assert [row[0] for row in readings(setup_liveone)] == [T_GEN24]
+
+
+async def test_power_only_documents_integrate_power_and_take_solar_from_e_total(
+    freezer: FrozenDateTimeFactory, fronius: MockConfigEntry, post: Post, setup_liveone: str
+) -> None:
+    """Rule 3 (the power integral) for load and grid, rule 1 (the rise of E_Total) for solar."""
+    freezer.move_to("2021-11-28T13:13:00+00:00")
+    for minute, e_total in (("09", 7512664.0), ("11", 7512668.0), ("12", 7512672.0)):
+        document = body("solarapi-powerflow-gen24-storage.json")
+        document["Head"]["Timestamp"] = f"2021-11-28T13:{minute}:00+00:00"
+        document["Body"]["Data"]["Site"]["E_Total"] = e_total
+        assert (await post(document, headers=basic())).status == 200
+    rows = query_db(
+        setup_liveone,
+        "SELECT interval_end, solar_interval_wh, load_wh_interval, grid_in_wh_interval, grid_out_wh_interval "
+        "FROM readings_agg_5m ORDER BY 1",
+    )
+    end = 1638105300  # 13:15:00
+    assert rows == [
+        (end - 300, None, None, None, None),  # 13:09 alone: nothing to rise from or integrate
+        # Solar: E_Total rose 8 Wh. Load 2459 W and grid 2275 W (import) over the 3 minutes from 13:09.
+        (end, 8, 123, 114, 0),
+    ]
