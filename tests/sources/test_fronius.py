@@ -437,7 +437,7 @@ async def test_a_streamed_body_is_read_no_further_than_the_limit(
 
 
 async def test_a_timestamp_already_stored_is_409_and_stores_nothing_more(
-    fronius: MockConfigEntry, post: Post, setup_liveone: str
+    hass: HomeAssistant, fronius: MockConfigEntry, post: Post, setup_liveone: str
 ) -> None:
     assert (await post(body("push-store.json"))).status == 200
     again = body("push-store.json")
@@ -453,8 +453,15 @@ async def test_a_timestamp_already_stored_is_409_and_stores_nothing_more(
         ("PUSH", True, 1, None),
         ("PUSH", False, 0, f"already stored: a reading at {T_STORE}"),
     ]
-    # The refused push did not move the running totals.
+    # A repeated fault push does not change the text shown for the stored reading.
     assert (await post(body("push-store-fault.json"))).status == 200
+    assert hass.states.get(FAULT).state == "E102"  # type: ignore[union-attr]
+    repeated = {**body("push-store-fault.json"), "faultCode": "E999"}
+    assert (await post(repeated)).status == 409
+    assert (await post(body("push-test.json"))).status == 200  # the entities update again
+    assert hass.states.get(FAULT).state == "E102"  # type: ignore[union-attr]
+    assert query_db(setup_liveone, "SELECT fault_code FROM readings WHERE fault_code IS NOT NULL") == [(102,)]
+    # The refused pushes did not move the running totals.
     assert query_db(setup_liveone, "SELECT solar_kwh_total FROM readings ORDER BY 1") == [(0.125,), (0.164,)]
 
 

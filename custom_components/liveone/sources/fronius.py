@@ -208,14 +208,19 @@ class FroniusCoordinator(PushCoordinator):
                 self._totals_time is None or reading.inverter_time > self._totals_time
             ):
                 reading, after = running_totals(reading, self._totals)
+            # Set before the entities update (in async_receive); a refused push puts it back.
+            fault = self._fault
             if push.fault_text is not None:
                 self._fault = (reading.inverter_time, push.fault_text)
             self.last_push = dt_util.utcnow()
             result = await self.async_receive(Batch(readings=(reading,), raw=raw))
             # A reading the store could not write yet is kept and written later, with these totals.
-            if after is not None and (result is None or result.rows_written > 0):
+            kept = result is None or result.rows_written > 0
+            if after is not None and kept:
                 self._totals = after
                 self._totals_time = reading.inverter_time
+            if not kept:
+                self._fault = fault
             return result
 
 
