@@ -15,6 +15,7 @@ from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
@@ -22,13 +23,16 @@ from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.helpers.network import NoURLAvailableError
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     snapshot_platform,
 )
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from syrupy.assertion import SnapshotAssertion
 
@@ -839,3 +843,48 @@ async def test_power_only_documents_integrate_power_and_take_solar_from_e_total(
         # Solar: E_Total rose 8 Wh. Load 2459 W and grid 2275 W (import) over the 3 minutes from 13:09.
         (end, 8, 123, 114, 0),
     ]
+
+
+async def test_pushed_energy_reaches_the_long_term_statistics(
+    recorder_mock: Recorder,
+    hass: HomeAssistant,
+    enable_custom_integrations: None,
+    freezer: FrozenDateTimeFactory,
+    db_url: str,
+    hass_client_no_auth: Callable[[], Awaitable[TestClient[Any, Any]]],
+) -> None:
+    """A bridge pushing 10 Wh of solar a minute: the 06:00 hour's statistic has the pushed energy."""
+    freezer.move_to("2025-09-21T06:49:30+00:00")
+    assert await async_setup_component(hass, DOMAIN, {DOMAIN: {"db_url": db_url}})
+    entry = fronius_entry()
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    client = await hass_client_no_auth()
+    payload = body("push-store.json")
+    for minute in range(50, 63):  # 06:50 .. 07:02
+        hour, mm = divmod(minute, 60)
+        freezer.move_to(f"2025-09-21T{6 + hour:02d}:{mm:02d}:30+00:00")
+        payload.update(
+            timestamp=f"2025-09-21T{6 + hour:02d}:{mm:02d}:00Z", solarWhInterval=10, loadWhInterval=4
+        )
+        assert (await client.post(URL, json=payload)).status == 200
+        await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    ids = {"solar": "liveone:fronius_fronius_home_solar", "load": "liveone:fronius_fronius_home_load"}
+    found = await get_instance(hass).async_add_executor_job(
+        statistics_during_period,
+        hass,
+        dt_util.parse_datetime("2025-09-21T05:00:00+00:00"),
+        None,
+        set(ids.values()),
+        "hour",
+        None,
+        {"sum"},
+    )
+    # 06:50 is the first reading (nothing to rise from); 06:51 .. 07:00 rise 10 Wh (solar), 4 Wh (load).
+    assert [(row["start"], row["sum"]) for row in found[ids["solar"]]] == [
+        (dt_util.parse_datetime("2025-09-21T06:00:00+00:00").timestamp(), pytest.approx(0.1))  # type: ignore[union-attr]
+    ]
+    assert [row["sum"] for row in found[ids["load"]]] == [pytest.approx(0.04)]
+    assert await hass.config_entries.async_unload(entry.entry_id)
