@@ -223,6 +223,9 @@ def _bridge(**changes: Any) -> dict[str, Any]:
         ({"solarWhInterval": float("inf")}, "solarWhInterval", "not a finite number"),
         ({"batterySOC": 101}, "batterySOC", "outside 0 .. 100"),
         ({"solarW": 2e9}, "solarW", "outside"),
+        ({"solarW": 10**400}, "solarW", "outside"),  # a JSON integer too large for a float
+        ({"faultTimestamp": 10**400}, "faultTimestamp", "outside"),
+        ({"faultCode": 10**400}, "faultCode", "outside"),
         ({"faultCode": 1.5}, "faultCode", "not a whole number"),
         ({"faultCode": "E" + "9" * 12}, "faultCode", "too large"),
         ({"faultCode": "E" * 65}, "faultCode", "longer than 64"),
@@ -268,6 +271,7 @@ def _solar(path: tuple[str, ...], value: Any) -> dict[str, Any]:
         (("Body", "Data", "Site", "P_Load"), float("-inf"), "Body.Data.Site.P_Load", "not a finite"),
         (("Body", "Data", "Site", "P_Akku"), True, "Body.Data.Site.P_Akku", "got a boolean"),
         (("Body", "Data", "Site", "E_Total"), -1, "Body.Data.Site.E_Total", "outside"),
+        (("Body", "Data", "Site", "E_Total"), 10**400, "Body.Data.Site.E_Total", "outside"),
         (("Body", "Data", "Inverters"), [], "Body.Data.Inverters", "expected an object"),
         (("Body", "Data", "Inverters", "1"), 5, "Body.Data.Inverters.1", "expected an object"),
         (("Body", "Data", "Inverters", "1", "SOC"), 120, "Body.Data.Inverters.1.SOC", "outside 0 .. 100"),

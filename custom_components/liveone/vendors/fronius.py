@@ -180,12 +180,12 @@ def number(body: Mapping[str, Any], field: str, *, limit: str | None = None, pat
         return None
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise BadPush(name, f"expected a number, got {_type_name(value)}")
-    if not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):  # a JSON integer is always finite
         raise BadPush(name, f"{value!r} is not a finite number")
     if limit is not None:
         low, high = VALUE_LIMITS[limit]
         if not low <= value <= high:
-            raise BadPush(name, f"{value!r} is outside {low:g} .. {high:g}")
+            raise BadPush(name, f"{value!r:.40} is outside {low:g} .. {high:g}")
     return value
 
 
@@ -212,7 +212,7 @@ def parse_epoch_or_iso(value: object, field: str, *, tz_offset_min: int = 0) -> 
         return None
     if isinstance(value, str):
         return parse_time(value, field, tz_offset_min=tz_offset_min)
-    seconds = number({field: value}, field)
+    seconds = number({field: value}, field, limit="fault_timestamp")
     assert seconds is not None
     if seconds < 0:
         raise BadPush(field, f"{value!r} is before 1970")
@@ -328,7 +328,7 @@ def parse_solar_api(body: Mapping[str, Any]) -> Push:
         if code not in (0, None):
             reason = str(status.get("Reason") or "")[:80]
             raise BadPush(
-                "Head.Status.Code", f"{code!r}: the Datamanager reports an error {reason!r}".strip()
+                "Head.Status.Code", f"{code!r:.40}: the Datamanager reports an error {reason!r}".strip()
             )
     if "Timestamp" not in head:
         raise BadPush("Head.Timestamp", "missing")
@@ -346,8 +346,8 @@ def parse_solar_api(body: Mapping[str, Any]) -> Push:
 
     load = number(site, "P_Load", limit="load_w", path=site_path)
     total_wh = number(site, "E_Total", path=site_path)
-    if total_wh is not None and not 0 <= total_wh / 1000 <= VALUE_LIMITS["solar_kwh_total"][1]:
-        raise BadPush(f"{site_path}E_Total", f"{total_wh!r} is outside 0 .. 1e15 Wh")
+    if total_wh is not None and not 0 <= total_wh <= VALUE_LIMITS["solar_kwh_total"][1] * 1000:
+        raise BadPush(f"{site_path}E_Total", f"{total_wh!r:.40} is outside 0 .. 1e15 Wh")
 
     socs: list[float] = []
     inverters = data.get("Inverters")
