@@ -189,33 +189,31 @@ def _flow_errors(
                         strings.need(f"{kind}.error.{value}", where)
 
 
-# A kind's own entity descriptions (in sources/) are of these classes, by platform.
-KIND_DESCRIPTIONS = {
-    "LiveOneSensorEntityDescription": "sensor",
-    "LiveOneBinarySensorEntityDescription": "binary_sensor",
-}
+def _entity_modules(integration: Integration) -> Iterator[tuple[Module, str | None]]:
+    """Yield the modules that describe entities, with their platform (``None``: decided per call).
 
-
-def _collect_kind_entity_strings(integration: Integration, strings: Strings) -> None:
-    """Collect the literal translation keys of the entity descriptions the kinds declare in ``sources/``."""
+    The platform modules (``sensor.py``, ...), and the kinds under ``sources/`` whose entity
+    descriptions (``SourceKind.sensors``, ``sensors_fn``) belong to the sensor or binary-sensor
+    platform by the description class they build.
+    """
+    for module in integration.platform_modules():
+        yield module, module.stem
     for rel, module in integration.modules.items():
-        if not rel.startswith("sources/"):
-            continue
-        for call in walk_calls(module.tree):
-            platform = KIND_DESCRIPTIONS.get(call_name(call) or "")
-            value = keyword(call, "translation_key")
-            text = integration.string(value) if platform is not None and value is not None else None
-            if platform is not None and text is not None:
-                strings.entity_keys.setdefault(platform, set()).add(text)
+        if rel.startswith("sources/"):
+            yield module, None
+
+
+def _platform_of(call: ast.Call) -> str:
+    return "binary_sensor" if "BinarySensor" in (call_name(call) or "") else "sensor"
 
 
 def collect_entity_strings(integration: Integration, report: Report, strings: Strings) -> None:
-    """Collect the entity translation keys of the platform modules and of the kinds' own descriptions."""
-    _collect_kind_entity_strings(integration, strings)
-    for module in integration.platform_modules():
-        keys = strings.entity_keys.setdefault(module.stem, set())
+    """Collect the entity translation keys of the platform modules and of the kinds' descriptions."""
+    for module, platform in _entity_modules(integration):
+        found: dict[str, set[str]] = {}
         # Helper functions that pass one of their parameters on as translation_key: map parameter -> index.
         helpers: dict[str, tuple[int, str]] = {}
+        helper_platform: dict[str, str] = {}
         for node in ast.walk(module.tree):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 params = [arg.arg for arg in node.args.args]
@@ -223,6 +221,7 @@ def collect_entity_strings(integration: Integration, report: Report, strings: St
                     value = keyword(call, "translation_key")
                     if isinstance(value, ast.Name) and value.id in params:
                         helpers[node.name] = (params.index(value.id), value.id)
+                        helper_platform[node.name] = platform or _platform_of(call)
         for node in ast.walk(module.tree):
             where = f"{module.rel}:{getattr(node, 'lineno', 0)}"
             if isinstance(node, ast.Call):
@@ -230,7 +229,7 @@ def collect_entity_strings(integration: Integration, report: Report, strings: St
                 if value is not None and keyword(node, "translation_domain") is None:
                     text = integration.string(value)
                     if text is not None:
-                        keys.add(text)
+                        found.setdefault(platform or _platform_of(node), set()).add(text)
                     elif not (
                         isinstance(value, ast.Name)
                         and call_name(node)
@@ -249,21 +248,23 @@ def collect_entity_strings(integration: Integration, report: Report, strings: St
                             f"{where}: an entity translation_key that is not a literal was not checked"
                         )
                     else:
-                        keys.add(text)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+                        found.setdefault(helper_platform[name], set()).add(text)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign)) and platform is not None:
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 if any(dotted(t) in {"_attr_translation_key", "self._attr_translation_key"} for t in targets):
                     text = integration.string(node.value)
                     if text is not None:
-                        keys.add(text)
+                        found.setdefault(platform, set()).add(text)
                     elif node.value is not None and not (
                         isinstance(node.value, ast.Constant) and node.value.value is None
                     ):
                         report.notes.append(
                             f"{where}: an _attr_translation_key that is not a literal was not checked"
                         )
-        for key in keys:
-            strings.need(f"entity.{module.stem}.{key}.name", module.rel)
+        for entity_platform, keys in found.items():
+            strings.entity_keys.setdefault(entity_platform, set()).update(keys)
+            for key in keys:
+                strings.need(f"entity.{entity_platform}.{key}.name", module.rel)
 
 
 def _inside_helper(module: Module, call: ast.Call, helpers: dict[str, tuple[int, str]]) -> bool:

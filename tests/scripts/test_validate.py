@@ -482,27 +482,27 @@ def test_icon_breaks(repo: Path, change: Callable[[dict[str, Any]], None], patte
     assert_found(repo, "icons", pattern)
 
 
-def test_icons_of_a_kinds_own_sensors_count(repo: Path) -> None:
-    """An icon for a sensor a kind declares in sources/ is known; without the description it is not."""
-    kind = integration(repo) / "sources" / "planted.py"
-    kind.write_text(
-        "from ..descriptions import LiveOneSensorEntityDescription\n"
-        "X = LiveOneSensorEntityDescription(key='k', translation_key='planted_sensor', value_fn=len)\n",
-        encoding="utf-8",
-    )
-    edit_json(
-        integration(repo) / "icons.json",
-        lambda i: i["entity"]["sensor"].update(planted_sensor={"default": "mdi:flash"}),
-    )
-    report = validate.run(repo, only=["icons"])
-    assert [str(finding) for finding in report.findings] == []
-    kind.unlink()
-    assert_found(repo, "icons", r"no sensor entity has translation_key 'planted_sensor'")
-
-
 def test_icons_malformed(repo: Path) -> None:
     (integration(repo) / "icons.json").write_text("{", encoding="utf-8")
     assert_found(repo, "icons", r"not valid JSON")
+
+
+def test_entity_keys_of_the_kinds_descriptions_are_checked(repo: Path) -> None:
+    """A kind's own sensor and binary-sensor descriptions in sources/ need their strings and may have icons."""
+    append(
+        integration(repo) / "sources" / "demo.py",
+        "\n\ndef _planted_power(translation_key: str) -> object:\n"
+        "    return LiveOneSensorEntityDescription(key='x', translation_key=translation_key, value_fn=len)\n"
+        "\n\nPLANTED = (_planted_power('planted_power'), LiveOneBinarySensorEntityDescription("
+        "key='y', translation_key='planted_flag', is_on_fn=len, has_fn=len))\n",
+    )
+    assert_found(repo, "translations", r"lacks 'entity\.sensor\.planted_power\.name'")
+    assert_found(repo, "translations", r"lacks 'entity\.binary_sensor\.planted_flag\.name'")
+    edit_json(
+        integration(repo) / "icons.json",
+        lambda i: i["entity"]["sensor"].update(planted_power={"default": "mdi:flash"}),
+    )
+    assert not [m for m in findings(repo, "icons") if "planted_power" in m]
 
 
 # ---- 5. blocking calls in async code ------------------------------------------------------------------------
