@@ -106,6 +106,11 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
     then logs once when the failure outlasts the grace and once when polling recovers.
     """
 
+    refuse_stored: ClassVar[bool] = False
+    """Refuse a whole batch when one of its readings' times is already stored (see the store's
+    ``async_record_batch``): a push kind whose sender is told "already stored" sets it; the write's
+    result then lists the times in ``already_stored``. Not applied while readings wait for a retry."""
+
     def __init__(
         self,
         hass: HomeAssistant,
@@ -203,6 +208,7 @@ class LiveOneCoordinator(DataUpdateCoordinator[LiveOneData | None]):
                 cause=self._cause,
                 started=started,
                 now=dt_util.utcnow().timestamp(),
+                refuse_stored=self.refuse_stored and not self._pending,
             )
         except StoreError as err:
             self._pending = list(readings[-MAX_PENDING_READINGS:])

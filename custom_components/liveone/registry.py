@@ -60,7 +60,8 @@ class SourceKind:
     options_flow: Callable[[], OptionsFlow] | None = None
     """Makes its options flow (``None``: the kind has no options)."""
     sensors: tuple[LiveOneSensorEntityDescription, ...] = ()
-    """Sensors of this kind only, beside the shared ones (each appears once the data has its value)."""
+    """Sensors of this kind only, beside the shared ones (each appears once the data has its value); one
+    with a shared key replaces the shared one (``sensors_fn``'s too)."""
     binary_sensors: tuple[LiveOneBinarySensorEntityDescription, ...] = ()
     """Binary sensors of this kind only."""
     sensors_fn: SensorsHook | None = None

@@ -119,10 +119,11 @@ async def async_setup_entry(
     added: set[str] = set()
 
     def _descriptions() -> Iterable[LiveOneSensorEntityDescription]:
-        yield from SENSORS
-        yield from kind.sensors
-        if kind.sensors_fn is not None:
-            yield from kind.sensors_fn(coordinator)
+        # A kind's description with a shared key replaces the shared one (same entity, its own value).
+        own = [*kind.sensors, *(kind.sensors_fn(coordinator) if kind.sensors_fn is not None else ())]
+        replaced = {description.key for description in own}
+        yield from (description for description in SENSORS if description.key not in replaced)
+        yield from own
 
     @callback
     def _add_new() -> None:

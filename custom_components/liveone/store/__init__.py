@@ -249,6 +249,10 @@ class Store:
         """Return the system's polling status row."""
         return await self.async_transaction(systems_mod.get_polling_status, system_id)
 
+    async def async_last_response(self, system_id: int) -> str | None:
+        """Return the raw answer (or pushed body) the system's polling status keeps."""
+        return await self.async_transaction(systems_mod.get_last_response, system_id)
+
     async def async_record_batch(
         self,
         system_id: int,
@@ -259,18 +263,25 @@ class Store:
         started: float,
         error: str | None = None,
         now: float | None = None,
+        refuse_stored: bool = False,
     ) -> BatchResult:
         """Store one poll, push or derivation: everything its batch holds, polling status and a session.
 
         Its raw readings, vendor 5-minute intervals and monitoring-point values, their aggregates, the
         ``polling_status`` update (``batch.raw`` becomes ``last_response``; ``None`` keeps the previous
         one) and the ``sessions`` row are one transaction: if any part fails, nothing of it is stored.
-        ``now`` (default: the current time) is when the poll finished.
+        ``now`` (default: the current time) is when the poll finished. ``refuse_stored`` refuses the
+        whole batch when a reading's time is already stored (see :func:`.batch.record_batch`).
         """
         finished = time.time() if now is None else now
         return await self.async_transaction(
             functools.partial(
-                batch_mod.record_batch, cause=cause, started=started, error=error, now=finished
+                batch_mod.record_batch,
+                cause=cause,
+                started=started,
+                error=error,
+                now=finished,
+                refuse_stored=refuse_stored,
             ),
             system_id,
             vendor_type,

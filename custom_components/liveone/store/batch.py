@@ -35,6 +35,8 @@ class BatchResult:
     """The ``sessions`` row of this poll."""
     problems: tuple[str, ...] = ()
     """Values dropped and readings refused by the store's check (also in the session's ``error``)."""
+    already_stored: tuple[int, ...] = ()
+    """With ``refuse_stored``: the batch's reading times the system already had (the batch was refused)."""
 
     @property
     def write_result(self) -> writer.WriteResult:
@@ -52,6 +54,7 @@ def record_batch(
     started: float,
     error: str | None,
     now: float,
+    refuse_stored: bool = False,
 ) -> BatchResult:
     """Store a batch and record the poll, inside the caller's transaction (see the module docstring).
 
@@ -64,6 +67,10 @@ def record_batch(
         started: when the poll started (Unix s).
         error: the error message, or ``None`` for a success.
         now: when the poll finished (Unix s): the received time, the stamps, the "finished days" clock.
+        refuse_stored: refuse the whole batch when the system already has a reading at one of its
+            readings' times (a sender told "already stored", such as a push's 409): nothing of it is
+            written, the session is recorded as failed with that reason, and the result's
+            ``already_stored`` lists the times. Without it, such readings are skipped as no new data.
 
     Raises:
         StoreError: a vendor interval does not fit its columns or clashes with raw readings.
@@ -72,6 +79,21 @@ def record_batch(
 
     """
     stamp = int(now)
+    if refuse_stored and (already := writer.stored_times(conn, system_id, batch.readings, now=stamp)):
+        listed = ", ".join(str(t) for t in already[:10])
+        session_id = writer.record_poll(
+            conn,
+            system_id,
+            vendor_type=vendor_type,
+            cause=cause,
+            started=started,
+            duration_ms=max(0, round((now - started) * 1000)),
+            error=error or f"already stored: a reading at {listed}",
+            rows_written=0,
+            last_response=None,
+            now=stamp,
+        )
+        return BatchResult(0, (), (), None, session_id, already_stored=already)
     readings = writer.write_readings(conn, system_id, batch.readings, received_time=stamp, now=stamp)
     vendor = intervals_mod.write_intervals(conn, system_id, batch.intervals, now=stamp)
     point_result = (

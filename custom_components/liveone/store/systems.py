@@ -160,6 +160,14 @@ def get_polling_status(conn: Connection, system_id: int) -> dict[str, Any] | Non
     return result
 
 
+def get_last_response(conn: Connection, system_id: int) -> str | None:
+    """Return the raw answer kept in the system's ``polling_status`` (``None``: no poll kept one)."""
+    found = conn.execute(
+        sa.select(polling_status.c.last_response).where(polling_status.c.system_id == system_id).limit(1)
+    ).scalar_one_or_none()
+    return None if found is None else str(found)
+
+
 def find_system(conn: Connection, vendor_type: str, vendor_site_id: str) -> int | None:
     """Return the id of the system with this vendor and site, or ``None``."""
     found = conn.execute(

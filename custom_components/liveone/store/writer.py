@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from custom_components.liveone.vendors.model import check_readings
+from custom_components.liveone.vendors.model import check_readings, time_problem
 
 from . import aggregate
 from .schema import polling_status, readings as readings_table, sessions
@@ -107,6 +107,17 @@ def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set
         found.update(conn.execute(_STORED_TIMES_STMT, params).scalars())
         start = index
     return found
+
+
+def stored_times(
+    conn: Connection, system_id: int, readings: Sequence[Reading], *, now: int
+) -> tuple[int, ...]:
+    """Return the times (ascending) of ``readings`` the system already has a stored reading at.
+
+    Only readings the store would accept are looked at (:func:`~..vendors.model.time_problem`).
+    """
+    times = sorted({int(r.inverter_time) for r in readings if time_problem(r.inverter_time, now) is None})
+    return tuple(sorted(_stored_times(conn, system_id, times))) if times else ()
 
 
 def new_rows(
