@@ -7,8 +7,8 @@ one HA-free client under ``vendors/``, and one line below. See ``docs/adding-a-s
 from __future__ import annotations
 
 from ..registry import register
-from . import demo, selectronic
+from . import demo, enphase, selectronic
 
 # The first step's menu lists the kinds in this order.
-for _kind in (selectronic.SOURCE, demo.SOURCE):
+for _kind in (selectronic.SOURCE, enphase.SOURCE, demo.SOURCE):
     register(_kind)

@@ -1,0 +1,455 @@
+"""Enphase end to end in Home Assistant: application credentials, the flow, the budgeted coordinator.
+
+A fake Enphase on 127.0.0.1 (``tests/helpers/fakes/enphase.py``) serves OAuth and the API; the clock is
+the freezer's. The system is in Brisbane (UTC+10, no DST), as the real day's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+import time
+from typing import Any
+from unittest.mock import patch
+
+from freezegun.api import FrozenDateTimeFactory
+from homeassistant.components.application_credentials import ClientCredential, async_import_client_credential
+from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.setup import async_setup_component
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    snapshot_platform,
+)
+from syrupy.assertion import SnapshotAssertion
+from yarl import URL
+
+from custom_components.liveone import application_credentials as platform
+from custom_components.liveone.const import DOMAIN
+from custom_components.liveone.sources import enphase as source
+from custom_components.liveone.vendors import enphase as api
+
+from ..conftest import query_db
+from ..helpers.fakes.enphase import API_KEY, CLIENT_ID, CLIENT_SECRET, GOOD_CODE, SYSTEM_ID, FakeEnphase, serve_enphase, system_body
+
+NOON = "2025-09-05T02:00:00+00:00"  # 12:00 in Brisbane, the day after the real day
+REAL_DAY = "2025-09-04"
+SECOND = "364881"
+PREFIX = "sensor.home_solar"
+
+
+@pytest.fixture
+async def enphase(
+    hass: HomeAssistant, socket_enabled: None, setup_liveone: str, freezer: FrozenDateTimeFactory
+) -> AsyncIterator[FakeEnphase]:
+    """A fake Enphase with LiveOne pointed at it, credentials imported, Home Assistant in Brisbane."""
+    freezer.move_to(NOON)
+    await hass.config.async_set_time_zone("Australia/Brisbane")
+    hass.config.latitude, hass.config.longitude = -27.47, 153.03
+    state = FakeEnphase()
+    async with serve_enphase(state) as base:
+        with patch.object(source, "ENPHASE_BASE_URL", base):
+            assert await async_setup_component(hass, "application_credentials", {})
+            await async_import_client_credential(hass, DOMAIN, ClientCredential(CLIENT_ID, CLIENT_SECRET))
+            yield state
+
+
+def enphase_entry(
+    state: FakeEnphase,
+    site: str = SYSTEM_ID,
+    account: str = "acc-1",
+    token: dict[str, Any] | None = None,
+    **options: Any,
+) -> MockConfigEntry:
+    token = token or {**state.issue_token(), "expires_at": time.time() + 86_400}
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Home solar" if site == SYSTEM_ID else f"Solar {site}",
+        unique_id=f"enphase_{site}",
+        data={
+            "vendor": "enphase",
+            "site_id": site,
+            "timezone_offset_min": 600,
+            "auth_implementation": DOMAIN,
+            "token": token,
+            "api_key": API_KEY,
+            "account": account,
+            "details": {"solar_size": "12.5 kW"},
+        },
+        options={"backfill_days": 1, **options},
+    )
+
+
+async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float, step: float = 300) -> None:
+    """Let the clock run, firing timers along the way."""
+    left = seconds
+    while left > 0:
+        tick = min(step, left)
+        freezer.tick(timedelta(seconds=tick))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        left -= tick
+
+
+async def _setup(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+# ---- the flow ------------------------------------------------------------------------------------------
+
+
+async def _oauth(hass: HomeAssistant, result: Any, client: Any, code: str = GOOD_CODE) -> Any:
+    assert result["type"] is FlowResultType.EXTERNAL_STEP
+    url = URL(result["url"])
+    assert str(url.with_query(None)).endswith("/oauth/authorize")
+    assert url.query["client_id"] == CLIENT_ID and "scope" not in url.query
+    response = await client.get(f"/auth/external/callback?code={code}&state={url.query['state']}")
+    assert response.status == 200
+    return await hass.config_entries.flow.async_configure(result["flow_id"])
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_the_flow_key_oauth_system_and_a_second_system_without_a_second_login(
+    hass: HomeAssistant, enphase: FakeEnphase, hass_client_no_auth: Any, setup_liveone: str
+) -> None:
+    enphase.systems.append(system_body(SECOND, "Shed"))
+    client = await hass_client_no_auth()
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    assert "enphase" in result["menu_options"]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
+    assert result["step_id"] == "enphase_key"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": " wrong "})
+    result = await _oauth(hass, result, client)
+    # Authorised, but the key is refused: asked again, no second login.
+    assert (result["step_id"], result["errors"]) == ("enphase_key", {"base": "invalid_api_key"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": API_KEY})
+    assert result["step_id"] == "enphase_system"
+    assert result["description_placeholders"] == {"count": "2"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"system": SYSTEM_ID})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    first = result["result"]
+    basic = enphase.token_requests[0]
+    assert basic["grant_type"] == "authorization_code" and "client_secret" not in basic
+    assert first.data["api_key"] == API_KEY and first.data["timezone_offset_min"] == 600
+    assert first.title == "Home solar"
+    await hass.async_block_till_done()
+    assert first.state is ConfigEntryState.LOADED
+
+    # The second system: the authorised account is offered, no OAuth again.
+    logins = len(enphase.token_requests)
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
+    assert result["step_id"] == "enphase"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": first.data["account"]})
+    assert result["step_id"] == "enphase_system"
+    options = result["data_schema"].schema["system"].config["options"]
+    assert [o["value"] for o in options] == [SECOND]
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"system": SECOND})
+    second = result["result"]
+    assert second.data["account"] == first.data["account"]
+    assert len(enphase.token_requests) == logins
+    await hass.async_block_till_done()
+
+    # Every system added: the account has nothing left.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": first.data["account"]})
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
+
+    # A new account from the same menu goes to the key step.
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": "new"})
+    assert result["step_id"] == "enphase_key"
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_the_flow_aborts_on_a_duplicate_and_when_enphase_fails(
+    hass: HomeAssistant, enphase: FakeEnphase, hass_client_no_auth: Any
+) -> None:
+    client = await hass_client_no_auth()
+
+    async def start() -> Any:
+        result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
+        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
+        if result["step_id"] == "enphase":
+            result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": "new"})
+        return await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": API_KEY})
+
+    enphase.api_failures = 1
+    result = await _oauth(hass, await start(), client)
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "cannot_connect")
+
+    result = await _oauth(hass, await start(), client, code="bad-code")
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "oauth_failed")
+
+    # Two flows at the system form at once: the second to finish is a duplicate.
+    first = await _oauth(hass, await start(), client)
+    second = await _oauth(hass, await start(), client)
+    assert first["step_id"] == second["step_id"] == "enphase_system"
+    first = await hass.config_entries.flow.async_configure(first["flow_id"], {"system": SYSTEM_ID})
+    assert first["type"] is FlowResultType.CREATE_ENTRY
+    second = await hass.config_entries.flow.async_configure(second["flow_id"], {"system": SYSTEM_ID})
+    assert (second["type"], second["reason"]) == (FlowResultType.ABORT, "already_configured")
+    await hass.async_block_till_done()
+    await hass.config_entries.async_remove(first["result"].entry_id)
+
+    enphase.month_used = {time.strftime("%Y-%m", time.gmtime()): 10_000}
+    result = await _oauth(hass, await start(), client)
+    assert result["reason"] == "rate_limited"
+    result = await _oauth(hass, await start(), client)  # the budget now knows: no call is sent
+    assert result["reason"] == "rate_limited"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, f"enphase_quota_{source._key_id(API_KEY)}") is not None
+
+
+async def test_the_platform_delegates_to_the_kind(hass: HomeAssistant, enphase: FakeEnphase) -> None:
+    server = await platform.async_get_authorization_server(hass)
+    assert server.token_url.endswith("/oauth/token") and server.authorize_url.endswith("/oauth/authorize")
+    implementation = await platform.async_get_auth_implementation(
+        hass, DOMAIN, ClientCredential(CLIENT_ID, CLIENT_SECRET)
+    )
+    assert isinstance(implementation, source.EnphaseAuth)
+
+
+# ---- data ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_the_real_day_gives_288_rows_and_11_588_kwh_and_today_s_sensors(
+    hass: HomeAssistant,
+    enphase: FakeEnphase,
+    freezer: FrozenDateTimeFactory,
+    setup_liveone: str,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    entry = enphase_entry(enphase)
+    await _setup(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    # The first call was the backfill of the finished day (the real day), then today so far.
+    assert enphase.api_calls[0][2]["granularity"] == "day"
+    await _run(hass, freezer, 600, step=60)
+    assert [len(c[2]) for c in enphase.api_calls] == [3, 0]  # then today's at 12:05
+    day_start, day_end = api.day_bounds(datetime.fromisoformat(REAL_DAY).date(), 600)
+    rows = query_db(
+        setup_liveone,
+        f"SELECT count(*), sum(solar_interval_wh), min(sample_count), max(sample_count) FROM readings_agg_5m "
+        f"WHERE interval_end > {day_start} AND interval_end <= {day_end}",
+    )
+    assert rows == [(288, 11_588, 1, 1)]
+    daily = query_db(setup_liveone, f"SELECT solar_kwh FROM readings_agg_1d WHERE day = '{REAL_DAY}'")
+    assert daily == [(11.588,)]
+    # Today by noon (uploads 10 minutes behind): the real day's intervals to 11:50.
+    called = int(enphase.api_calls[-1][0])
+    assert ((called + 36_000) % 86_400) == 12 * 3600 + 300  # 12:05 local: after the 12:00 upload
+    today = sum(enphase.interval_for(e)["enwh"] for e in range(day_end + 300, called - 600 + 1, 300))
+    assert hass.states.get(f"{PREFIX}_solar_energy_today").state == str(round(today / 1000, 3))
+    assert float(hass.states.get(f"{PREFIX}_solar_energy").state) == round((11_588 + today) / 1000, 3)
+    assert hass.states.get(f"{PREFIX}_solar_power").state == str(enphase.interval_for(called // 300 * 300 - 600)["powr"])
+    assert hass.states.get(f"{PREFIX}_microinverters_reporting").state == "49"
+    assert hass.states.get(f"{PREFIX}_requests_left_this_month").state == str(1000 - 2)
+    assert hass.states.get(f"{PREFIX}_next_scheduled_call") is not None
+    await snapshot_platform(hass, entity_registry, snapshot, entry.entry_id)
+
+
+async def test_a_late_interval_rewrites_its_row_and_the_midnight_refetch_fills_the_day(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory, setup_liveone: str
+) -> None:
+    freezer.move_to("2025-09-05T12:00:00+00:00")  # 22:00 in Brisbane: no daylight calls until sunrise
+    today_start = api.day_bounds(datetime(2025, 9, 5).date(), 600)[0]
+    late = {today_start + 300 * n for n in range(200, 210)}  # 16:40-17:30 local are late
+    enphase.withheld |= late
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    count = f"SELECT count(*) FROM readings_agg_5m WHERE interval_end > {today_start} AND interval_end <= {today_start + 86_400}"
+    assert query_db(setup_liveone, count) == [(262 - 10,)]  # uploaded up to 21:50, ten of them late
+    calls = len(enphase.api_calls)
+    await _run(hass, freezer, 3600)  # 23:00: nothing is called at night
+    assert len(enphase.api_calls) == calls
+    enphase.withheld.clear()
+    await _run(hass, freezer, 2.5 * 3600)  # past 00:20: the finished day is fetched again
+    refetch = [c for c in enphase.api_calls[calls:] if c[2].get("granularity") == "day"]
+    assert len(refetch) == 1 and refetch[0][2]["start_at"] == str(today_start)
+    assert query_db(setup_liveone, count) == [(288,)]
+    total = query_db(setup_liveone, f"SELECT solar_kwh FROM readings_agg_1d WHERE day = '2025-09-05'")
+    assert total == [(11.588,)]
+    await _run(hass, freezer, 6 * 3600)  # the day is complete: no more refetches
+    assert len([c for c in enphase.api_calls[calls:] if c[2].get("granularity") == "day"]) == 1
+
+
+# ---- tokens --------------------------------------------------------------------------------------------
+
+
+async def test_an_expired_token_is_refreshed_once_for_the_account_and_written_to_every_entry(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    first, second = enphase_entry(enphase, backfill_days=0), enphase_entry(enphase, SECOND, backfill_days=0)
+    enphase.systems.append(system_body(SECOND))
+    for entry in (first, second):
+        entry.add_to_hass(hass)
+    token = {**second.data["token"], "expires_at": time.time() - 10}  # the live refresh token
+    hass.config_entries.async_update_entry(first, data={**first.data, "token": token})
+    hass.config_entries.async_update_entry(second, data={**second.data, "token": token})
+    assert await hass.config_entries.async_setup(first.entry_id)
+    assert await hass.config_entries.async_setup(second.entry_id)
+    await hass.async_block_till_done()
+    refreshes = [r for r in enphase.token_requests if r["grant_type"] == "refresh_token"]
+    assert len(refreshes) == 1
+    assert first.data["token"]["refresh_token"] == second.data["token"]["refresh_token"] == enphase.refresh_token
+    assert first.data["token"]["access_token"] in enphase.access_tokens
+
+
+async def test_a_503_from_the_token_endpoint_is_no_reauth_but_invalid_grant_is(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(entry, data={**entry.data, "token": {**entry.data["token"], "expires_at": 0}})
+    enphase.token_failures = 1
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
+    enphase.refresh_token = "rotated-elsewhere"  # the stored refresh token is dead
+    await _run(hass, freezer, 120, step=30)
+    assert entry.state is ConfigEntryState.SETUP_ERROR
+    flows = list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
+    assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
+
+
+@pytest.mark.usefixtures("current_request_with_host")
+async def test_reauth_renews_the_account_s_token(
+    hass: HomeAssistant, enphase: FakeEnphase, hass_client_no_auth: Any
+) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    client = await hass_client_no_auth()
+    result = await entry.start_reauth_flow(hass)
+    assert result["step_id"] == "enphase_reauth"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _oauth(hass, result, client)
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reauth_successful")
+    assert entry.data["token"]["refresh_token"] == enphase.refresh_token
+    await hass.async_block_till_done()
+
+    enphase.systems = [system_body("999")]
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _oauth(hass, result, client)
+    assert result["reason"] == "wrong_account"
+    await hass.async_block_till_done()
+
+
+async def test_reconfigure_changes_the_api_key_after_testing_it(hass: HomeAssistant, enphase: FakeEnphase) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    result = await entry.start_reconfigure_flow(hass)
+    assert result["step_id"] == "enphase_reconfigure"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": "other"})
+    assert result["errors"] == {"base": "invalid_api_key"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": API_KEY})
+    assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reconfigure_successful")
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_options_set_the_plan_for_every_system_on_the_key(hass: HomeAssistant, enphase: FakeEnphase) -> None:
+    first, second = enphase_entry(enphase, backfill_days=0), enphase_entry(enphase, SECOND, backfill_days=0)
+    enphase.systems.append(system_body(SECOND))
+    second.add_to_hass(hass)
+    await _setup(hass, first)
+    await hass.async_block_till_done()
+    result = await hass.config_entries.options.async_init(first.entry_id)
+    assert result["step_id"] == "init"
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {"requests_per_month": 5000, "requests_per_minute": 10, "latitude": -27.5, "longitude": 153.0, "backfill_days": 3},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert first.options["requests_per_month"] == second.options["requests_per_month"] == 5000
+
+
+# ---- the budget through the real coordinator -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("systems", [1, 3])
+async def test_three_days_through_the_coordinator_keep_to_the_plan_and_a_restart_keeps_the_count(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory, systems: int
+) -> None:
+    freezer.move_to("2025-09-28T14:00:00+00:00")  # local midnight, three days before the month ends
+    sites = [SYSTEM_ID, SECOND, "364882"][:systems]
+    enphase.systems = [system_body(site) for site in sites]
+    plan = 60  # a plan small enough that three days spend it
+    token = {**enphase.issue_token(), "expires_at": time.time() + 86_400}  # one account, one token
+    entries = [enphase_entry(enphase, site, token=token, backfill_days=0, requests_per_month=plan) for site in sites]
+    for entry in entries:
+        entry.add_to_hass(hass)
+    for entry in entries:
+        if entry.state is not ConfigEntryState.LOADED:
+            assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    await _run(hass, freezer, 36 * 3600)
+    used = len(enphase.api_calls)
+    # A restart: the count is kept (Home Assistant's Store), so the plan still holds afterwards.
+    for entry in entries:
+        await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    keys = entries[0].runtime_data.coordinator.keys
+    assert keys.budget.used == len(enphase.api_calls)  # read back from Home Assistant's Store
+    await _run(hass, freezer, 36 * 3600)
+    month = [c for c in enphase.api_calls if time.strftime("%Y-%m", time.gmtime(c[0])) == "2025-09"]
+    assert plan * 0.6 <= len(month) <= plan  # spent (less the unused refetch reserve), never exceeded
+    assert len(enphase.api_calls) > used  # it went on after the restart
+    assert enphase.refused.count(429) == 0
+    # Every call but the first and the midnight refetches is in daylight (06:00-18:30 local in late September).
+    for when, _path, query in enphase.api_calls[systems:]:
+        hour = ((when + 36_000) % 86_400) / 3600
+        assert query.get("granularity") == "day" or 5.5 <= hour <= 18.5, (hour, query)
+
+
+async def test_a_monthly_429_stops_calls_until_the_month_rolls_over_with_a_repair(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to("2025-09-30T02:00:00+00:00")
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    enphase.month_used = {"2025-09": 10_000}  # spent elsewhere on the same key
+    await _run(hass, freezer, 3 * 3600)
+    issue_id = f"enphase_quota_{source._key_id(API_KEY)}"
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is not None
+    assert enphase.refused.count(429) == 1
+    assert hass.states.get(f"{PREFIX}_requests_left_this_month").state == "0"
+    assert hass.states.get(f"{PREFIX}_solar_power").state != "unavailable"
+    await _run(hass, freezer, 24 * 3600)  # October in UTC, then Brisbane's daylight
+    assert enphase.refused.count(429) == 1
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id) is None
+
+
+async def test_a_422_for_a_day_not_yet_available_is_not_an_error(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = enphase_entry(enphase, backfill_days=1)
+    with patch.object(api, "day_bounds", lambda day, offset: (int(time.time()) + 86_400, int(time.time()) + 2 * 86_400)):
+        await _setup(hass, entry)
+        await _run(hass, freezer, 30, step=10)
+    assert 422 in enphase.refused
+    assert entry.state is ConfigEntryState.LOADED
+    assert not entry.runtime_data.coordinator.keys.systems[SYSTEM_ID]["backfill"]
+
+
+async def test_a_5xx_keeps_the_last_data_within_the_grace(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    enphase.api_failures = 100
+    await _run(hass, freezer, 3 * 3600)
+    assert hass.states.get(f"{PREFIX}_solar_power").state == "unavailable"
+    enphase.api_failures = 0
+    await _run(hass, freezer, 3600)
+    assert hass.states.get(f"{PREFIX}_solar_power").state != "unavailable"
