@@ -34,7 +34,16 @@ from custom_components.liveone.sources import enphase as source
 from custom_components.liveone.vendors import enphase as api
 
 from ..conftest import query_db
-from ..helpers.fakes.enphase import API_KEY, CLIENT_ID, CLIENT_SECRET, GOOD_CODE, SYSTEM_ID, FakeEnphase, serve_enphase, system_body
+from ..helpers.fakes.enphase import (
+    API_KEY,
+    CLIENT_ID,
+    CLIENT_SECRET,
+    GOOD_CODE,
+    SYSTEM_ID,
+    FakeEnphase,
+    serve_enphase,
+    system_body,
+)
 
 NOON = "2025-09-05T02:00:00+00:00"  # 12:00 in Brisbane, the day after the real day
 REAL_DAY = "2025-09-04"
@@ -84,7 +93,9 @@ def enphase_entry(
     )
 
 
-async def _run(hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float, step: float = 300) -> None:
+async def _run(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, seconds: float, step: float = 300
+) -> None:
     """Let the clock run, firing timers along the way."""
     left = seconds
     while left > 0:
@@ -108,7 +119,8 @@ async def _oauth(hass: HomeAssistant, result: Any, client: Any, code: str = GOOD
     assert result["type"] is FlowResultType.EXTERNAL_STEP
     url = URL(result["url"])
     assert str(url.with_query(None)).endswith("/oauth/authorize")
-    assert url.query["client_id"] == CLIENT_ID and "scope" not in url.query
+    assert url.query["client_id"] == CLIENT_ID
+    assert "scope" not in url.query
     response = await client.get(f"/auth/external/callback?code={code}&state={url.query['state']}")
     assert response.status == 200
     return await hass.config_entries.flow.async_configure(result["flow_id"])
@@ -135,8 +147,10 @@ async def test_the_flow_key_oauth_system_and_a_second_system_without_a_second_lo
     assert result["type"] is FlowResultType.CREATE_ENTRY
     first = result["result"]
     basic = enphase.token_requests[0]
-    assert basic["grant_type"] == "authorization_code" and "client_secret" not in basic
-    assert first.data["api_key"] == API_KEY and first.data["timezone_offset_min"] == 600
+    assert basic["grant_type"] == "authorization_code"
+    assert "client_secret" not in basic
+    assert first.data["api_key"] == API_KEY
+    assert first.data["timezone_offset_min"] == 600
     assert first.title == "Home solar"
     await hass.async_block_till_done()
     assert first.state is ConfigEntryState.LOADED
@@ -146,7 +160,9 @@ async def test_the_flow_key_oauth_system_and_a_second_system_without_a_second_lo
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
     assert result["step_id"] == "enphase"
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": first.data["account"]})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"account": first.data["account"]}
+    )
     assert result["step_id"] == "enphase_system"
     options = result["data_schema"].schema["system"].config["options"]
     assert [o["value"] for o in options] == [SECOND]
@@ -159,7 +175,9 @@ async def test_the_flow_key_oauth_system_and_a_second_system_without_a_second_lo
     # Every system added: the account has nothing left.
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": first.data["account"]})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {"account": first.data["account"]}
+    )
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "already_configured")
 
     # A new account from the same menu goes to the key step.
@@ -177,7 +195,9 @@ async def test_the_flow_aborts_on_a_duplicate_and_when_enphase_fails(
 
     async def start() -> Any:
         result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
-        result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "enphase"})
+        result = await hass.config_entries.flow.async_configure(
+            result["flow_id"], {"next_step_id": "enphase"}
+        )
         if result["step_id"] == "enphase":
             result = await hass.config_entries.flow.async_configure(result["flow_id"], {"account": "new"})
         return await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": API_KEY})
@@ -210,7 +230,8 @@ async def test_the_flow_aborts_on_a_duplicate_and_when_enphase_fails(
 
 async def test_the_platform_delegates_to_the_kind(hass: HomeAssistant, enphase: FakeEnphase) -> None:
     server = await platform.async_get_authorization_server(hass)
-    assert server.token_url.endswith("/oauth/token") and server.authorize_url.endswith("/oauth/authorize")
+    assert server.token_url.endswith("/oauth/token")
+    assert server.authorize_url.endswith("/oauth/authorize")
     implementation = await platform.async_get_auth_implementation(
         hass, DOMAIN, ClientCredential(CLIENT_ID, CLIENT_SECRET)
     )
@@ -251,7 +272,9 @@ async def test_the_real_day_gives_288_rows_and_11_588_kwh_and_today_s_sensors(
     today = sum(enphase.interval_for(e)["enwh"] for e in range(day_end + 300, called - 600 + 1, 300))
     assert hass.states.get(f"{PREFIX}_solar_energy_today").state == str(round(today / 1000, 3))
     assert float(hass.states.get(f"{PREFIX}_solar_energy").state) == round((11_588 + today) / 1000, 3)
-    assert hass.states.get(f"{PREFIX}_solar_power").state == str(enphase.interval_for(called // 300 * 300 - 600)["powr"])
+    assert hass.states.get(f"{PREFIX}_solar_power").state == str(
+        enphase.interval_for(called // 300 * 300 - 600)["powr"]
+    )
     assert hass.states.get(f"{PREFIX}_microinverters_reporting").state == "49"
     assert hass.states.get(f"{PREFIX}_requests_left_this_month").state == str(1000 - 2)
     assert hass.states.get(f"{PREFIX}_next_scheduled_call") is not None
@@ -275,9 +298,10 @@ async def test_a_late_interval_rewrites_its_row_and_the_midnight_refetch_fills_t
     enphase.withheld.clear()
     await _run(hass, freezer, 2.5 * 3600)  # past 00:20: the finished day is fetched again
     refetch = [c for c in enphase.api_calls[calls:] if c[2].get("granularity") == "day"]
-    assert len(refetch) == 1 and refetch[0][2]["start_at"] == str(today_start)
+    assert len(refetch) == 1
+    assert refetch[0][2]["start_at"] == str(today_start)
     assert query_db(setup_liveone, count) == [(288,)]
-    total = query_db(setup_liveone, f"SELECT solar_kwh FROM readings_agg_1d WHERE day = '2025-09-05'")
+    total = query_db(setup_liveone, "SELECT solar_kwh FROM readings_agg_1d WHERE day = '2025-09-05'")
     assert total == [(11.588,)]
     await _run(hass, freezer, 6 * 3600)  # the day is complete: no more refetches
     assert len([c for c in enphase.api_calls[calls:] if c[2].get("granularity") == "day"]) == 1
@@ -301,7 +325,9 @@ async def test_an_expired_token_is_refreshed_once_for_the_account_and_written_to
     await hass.async_block_till_done()
     refreshes = [r for r in enphase.token_requests if r["grant_type"] == "refresh_token"]
     assert len(refreshes) == 1
-    assert first.data["token"]["refresh_token"] == second.data["token"]["refresh_token"] == enphase.refresh_token
+    assert (
+        first.data["token"]["refresh_token"] == second.data["token"]["refresh_token"] == enphase.refresh_token
+    )
     assert first.data["token"]["access_token"] in enphase.access_tokens
 
 
@@ -310,7 +336,9 @@ async def test_a_503_from_the_token_endpoint_is_no_reauth_but_invalid_grant_is(
 ) -> None:
     entry = enphase_entry(enphase, backfill_days=0)
     entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, data={**entry.data, "token": {**entry.data["token"], "expires_at": 0}})
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "token": {**entry.data["token"], "expires_at": 0}}
+    )
     enphase.token_failures = 1
     assert not await hass.config_entries.async_setup(entry.entry_id)
     assert entry.state is ConfigEntryState.SETUP_RETRY
@@ -322,12 +350,31 @@ async def test_a_503_from_the_token_endpoint_is_no_reauth_but_invalid_grant_is(
     assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
 
 
+@pytest.mark.parametrize("body", ["[1, 2]", "<html>proxy error</html>"])
+async def test_a_token_endpoint_answering_garbage_is_no_reauth(
+    hass: HomeAssistant, enphase: FakeEnphase, body: str
+) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(
+        entry, data={**entry.data, "token": {**entry.data["token"], "expires_at": 0}}
+    )
+    enphase.token_body = body
+    assert not await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert not list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
+
+
 @pytest.mark.usefixtures("current_request_with_host")
 async def test_reauth_renews_the_account_s_token(
     hass: HomeAssistant, enphase: FakeEnphase, hass_client_no_auth: Any
 ) -> None:
-    entry = enphase_entry(enphase, backfill_days=0)
+    token = {**enphase.issue_token(), "expires_at": time.time() + 86_400}
+    entry = enphase_entry(enphase, token=token, backfill_days=0)
+    other = enphase_entry(enphase, SECOND, token=token, backfill_days=0)
+    enphase.systems.append(system_body(SECOND))
     await _setup(hass, entry)
+    await _setup(hass, other)
     client = await hass_client_no_auth()
     result = await entry.start_reauth_flow(hass)
     assert result["step_id"] == "enphase_reauth"
@@ -336,6 +383,14 @@ async def test_reauth_renews_the_account_s_token(
     assert (result["type"], result["reason"]) == (FlowResultType.ABORT, "reauth_successful")
     assert entry.data["token"]["refresh_token"] == enphase.refresh_token
     await hass.async_block_till_done()
+    assert other.data["token"] == entry.data["token"]  # every system of the account, reloaded
+    assert other.state is ConfigEntryState.LOADED
+
+    enphase.api_failures = 1
+    result = await entry.start_reauth_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    result = await _oauth(hass, result, client)
+    assert result["reason"] == "cannot_connect"
 
     enphase.systems = [system_body("999")]
     result = await entry.start_reauth_flow(hass)
@@ -345,7 +400,9 @@ async def test_reauth_renews_the_account_s_token(
     await hass.async_block_till_done()
 
 
-async def test_reconfigure_changes_the_api_key_after_testing_it(hass: HomeAssistant, enphase: FakeEnphase) -> None:
+async def test_reconfigure_changes_the_api_key_after_testing_it(
+    hass: HomeAssistant, enphase: FakeEnphase
+) -> None:
     entry = enphase_entry(enphase, backfill_days=0)
     await _setup(hass, entry)
     result = await entry.start_reconfigure_flow(hass)
@@ -358,7 +415,9 @@ async def test_reconfigure_changes_the_api_key_after_testing_it(hass: HomeAssist
     assert entry.state is ConfigEntryState.LOADED
 
 
-async def test_options_set_the_plan_for_every_system_on_the_key(hass: HomeAssistant, enphase: FakeEnphase) -> None:
+async def test_options_set_the_plan_for_every_system_on_the_key(
+    hass: HomeAssistant, enphase: FakeEnphase
+) -> None:
     first, second = enphase_entry(enphase, backfill_days=0), enphase_entry(enphase, SECOND, backfill_days=0)
     enphase.systems.append(system_body(SECOND))
     second.add_to_hass(hass)
@@ -368,7 +427,13 @@ async def test_options_set_the_plan_for_every_system_on_the_key(hass: HomeAssist
     assert result["step_id"] == "init"
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
-        {"requests_per_month": 5000, "requests_per_minute": 10, "latitude": -27.5, "longitude": 153.0, "backfill_days": 3},
+        {
+            "requests_per_month": 5000,
+            "requests_per_minute": 10,
+            "latitude": -27.5,
+            "longitude": 153.0,
+            "backfill_days": 3,
+        },
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert first.options["requests_per_month"] == second.options["requests_per_month"] == 5000
@@ -386,7 +451,9 @@ async def test_three_days_through_the_coordinator_keep_to_the_plan_and_a_restart
     enphase.systems = [system_body(site) for site in sites]
     plan = 60  # a plan small enough that three days spend it
     token = {**enphase.issue_token(), "expires_at": time.time() + 86_400}  # one account, one token
-    entries = [enphase_entry(enphase, site, token=token, backfill_days=0, requests_per_month=plan) for site in sites]
+    entries = [
+        enphase_entry(enphase, site, token=token, backfill_days=0, requests_per_month=plan) for site in sites
+    ]
     for entry in entries:
         entry.add_to_hass(hass)
     for entry in entries:
@@ -434,7 +501,9 @@ async def test_a_422_for_a_day_not_yet_available_is_not_an_error(
     hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
 ) -> None:
     entry = enphase_entry(enphase, backfill_days=1)
-    with patch.object(api, "day_bounds", lambda day, offset: (int(time.time()) + 86_400, int(time.time()) + 2 * 86_400)):
+    with patch.object(
+        api, "day_bounds", lambda day, offset: (int(time.time()) + 86_400, int(time.time()) + 2 * 86_400)
+    ):
         await _setup(hass, entry)
         await _run(hass, freezer, 30, step=10)
     assert 422 in enphase.refused
@@ -453,3 +522,33 @@ async def test_a_5xx_keeps_the_last_data_within_the_grace(
     enphase.api_failures = 0
     await _run(hass, freezer, 3600)
     assert hass.states.get(f"{PREFIX}_solar_power").state != "unavailable"
+
+
+async def test_a_minute_429_waits_for_the_next_window_without_a_repair(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    coordinator = entry.runtime_data.coordinator
+    enphase.minute_used = {int(time.time() // 60): 10}
+    await coordinator.async_poll_now()  # a user's poll: made at once, refused for the minute
+    assert enphase.refused == [429]
+    assert coordinator.keys.budget.wait(time.time()) > 0
+    assert not ir.async_get(hass).async_get_issue(DOMAIN, f"enphase_quota_{source._key_id(API_KEY)}")
+    await coordinator.async_poll_now()  # the budget knows: nothing is sent in this minute
+    assert enphase.refused == [429]
+    freezer.tick(timedelta(minutes=1))
+    await coordinator.async_poll_now()
+    assert enphase.refused == [429]
+    assert enphase.api_calls[-1][2] == {}
+
+
+async def test_polar_daylight_falls_back_to_the_hours_around_local_noon(
+    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to("2025-12-21T00:00:00+00:00")
+    entry = enphase_entry(enphase, backfill_days=0, latitude=89.9, longitude=0.0)
+    await _setup(hass, entry)
+    windows = entry.runtime_data.coordinator.daylight_windows(time.time())
+    noon = datetime(2025, 12, 21, 2, tzinfo=UTC).timestamp()  # 12:00 at the system's UTC+10
+    assert windows[0] == (noon - 6 * 3600, noon + 6 * 3600)

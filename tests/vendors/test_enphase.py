@@ -25,10 +25,16 @@ def test_the_real_day_parses_to_288_intervals_of_11_588_kwh() -> None:
     assert production.total_devices == 50
     assert sum(i.enwh for i in production.intervals) == 11_588
     assert production.intervals[0].end_at == DAY_START + 300
-    assert production.newest is not None and production.newest.end_at == DAY_START + 86_400
+    assert production.newest is not None
+    assert production.newest.end_at == DAY_START + 86_400
     noonish = next(i for i in production.intervals if i.end_at == 1756938300)
     assert noonish.as_interval() == Interval(
-        interval_end=1756938300, solar_w_avg=480, solar_w_min=480, solar_w_max=480, solar_wh=40, sample_count=1
+        interval_end=1756938300,
+        solar_w_avg=480,
+        solar_w_min=480,
+        solar_w_max=480,
+        solar_wh=40,
+        sample_count=1,
     )
     assert noonish.devices_reporting == 49
 
@@ -93,7 +99,9 @@ async def fake(socket_enabled: None) -> AsyncIterator[tuple[FakeEnphase, str]]:
         yield state, base
 
 
-def _client(session: aiohttp.ClientSession, state: FakeEnphase, base: str, key: str = API_KEY) -> api.EnphaseClient:
+def _client(
+    session: aiohttp.ClientSession, state: FakeEnphase, base: str, key: str = API_KEY
+) -> api.EnphaseClient:
     token = next(iter(state.access_tokens))
 
     async def access() -> str:
@@ -102,7 +110,9 @@ def _client(session: aiohttp.ClientSession, state: FakeEnphase, base: str, key: 
     return api.EnphaseClient(session, key, access, base_url=base)
 
 
-async def test_the_client_sends_the_token_and_key_and_reads_a_whole_day(fake: tuple[FakeEnphase, str]) -> None:
+async def test_the_client_sends_the_token_and_key_and_reads_a_whole_day(
+    fake: tuple[FakeEnphase, str],
+) -> None:
     state, base = fake
     sent: list[int] = []
     async with aiohttp.ClientSession() as session:
@@ -137,12 +147,14 @@ async def test_the_client_s_errors(fake: tuple[FakeEnphase, str]) -> None:
         with pytest.raises(api.QuotaExceeded) as minute:
             await _client(session, state, base).async_list_systems()
         assert not minute.value.monthly
-        assert minute.value.retry_after is not None and 0 < minute.value.retry_after <= 60
+        assert minute.value.retry_after is not None
+        assert 0 < minute.value.retry_after <= 60
         state.minute_used = {}
         state.month_used = {time.strftime("%Y-%m", time.gmtime()): 10_000}
         with pytest.raises(api.QuotaExceeded) as month:
             await _client(session, state, base).async_list_systems()
-        assert month.value.monthly and month.value.retry_after is None
+        assert month.value.monthly
+        assert month.value.retry_after is None
         with pytest.raises(ConnectError, match="could not be reached"):
             await _client(session, state, "http://127.0.0.1:1").async_list_systems()
 
@@ -175,7 +187,8 @@ async def test_a_body_that_is_not_json_is_invalid(socket_enabled: None) -> None:
                 await client.async_list_systems()
             with pytest.raises(api.QuotaExceeded) as err:  # no body: the minute window, a minute's wait
                 await client.async_get_production("1")
-            assert not err.value.monthly and err.value.retry_after == 60.0
+            assert not err.value.monthly
+            assert err.value.retry_after == 60.0
     finally:
         await runner.cleanup()
 
@@ -210,7 +223,9 @@ def test_a_429_blocks_until_the_minute_or_the_month_ends_and_the_count_survives_
     assert budget.wait(now) == _at("2027-01-01T00:00:00+00:00") - now
     again = api.Budget()
     again.load({**budget.as_dict(), "used": "many", "blocked_until": 5})
-    assert again.monthly_blocked and again.blocked_until == 5 and again.used == 0
+    assert again.monthly_blocked
+    assert again.blocked_until == 5
+    assert again.used == 0
     assert again.remaining(_at("2027-01-01T00:00:01+00:00")) == api.FREE_PLAN_PER_MONTH
 
 
@@ -244,13 +259,18 @@ def test_a_simulated_month_never_exceeds_the_plan_and_calls_in_daylight(systems:
     now = start
     while now < end:
         local_midnight = (now + offset * 60) // 86_400 * 86_400 - offset * 60
-        windows = [(local_midnight + 6 * 3600 + d * 86_400, local_midnight + 18.5 * 3600 + d * 86_400) for d in (0, 1)]
+        windows = [
+            (local_midnight + 6 * 3600 + d * 86_400, local_midnight + 18.5 * 3600 + d * 86_400)
+            for d in (0, 1)
+        ]
         days = api.days_left_in_month(now, offset)
         reserve = systems * days  # the midnight refetches
         for n in range(systems):
             length = windows[0][1] - windows[0][0]
             daylight_left = systems * length * (days - 1) + max(0.0, windows[0][1] - max(now, windows[0][0]))
-            spacing = api.poll_spacing(budget.remaining(now) - reserve, daylight_left + (systems - 1) * length / 2)
+            spacing = api.poll_spacing(
+                budget.remaining(now) - reserve, daylight_left + (systems - 1) * length / 2
+            )
             due = api.next_daylight_call(now, windows, spacing, last[n])
             if due is not None and due <= now and budget.wait(now) == 0:
                 budget.spend(now)
@@ -273,4 +293,5 @@ def test_a_simulated_month_never_exceeds_the_plan_and_calls_in_daylight(systems:
 @freeze_time("2026-01-01T00:00:30+00:00")
 def test_a_minute_429_waits_for_the_window_s_end() -> None:
     err = api._quota_error({"period": "minute", "period_end": int(time.time()) + 30})
-    assert err.retry_after == 30 and not err.monthly
+    assert err.retry_after == 30
+    assert not err.monthly

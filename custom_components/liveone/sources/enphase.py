@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 import hashlib
 import math
 import time
@@ -29,8 +29,8 @@ from typing import Any, ClassVar, Final, cast
 import uuid
 
 import aiohttp
-from astral import LocationInfo  # type: ignore[import-untyped]
-from astral.location import Location  # type: ignore[import-untyped]
+from astral import Observer  # type: ignore[import-untyped]
+from astral.sun import sunrise, sunset  # type: ignore[import-untyped]
 from homeassistant.components.application_credentials import (
     AuthImplementation,
     AuthorizationServer,
@@ -66,7 +66,6 @@ from homeassistant.helpers.selector import (
     TextSelectorType,
 )
 from homeassistant.helpers.storage import Store as StorageFile
-from homeassistant.helpers.sun import get_location_astral_event_next
 from homeassistant.util import dt as dt_util
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -258,8 +257,7 @@ class KeyBudget:
             return False
         self.budget.spend(now)
         await self.async_save()
-        if not self.budget.monthly_blocked:
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+        ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)  # a call may be sent: not blocked
         return True
 
     async def async_refused(self, now: float, err: api.QuotaExceeded) -> None:
@@ -415,7 +413,9 @@ class EnphaseCoordinator(PollingCoordinator):
             days = int(self._option(CONF_BACKFILL_DAYS, DEFAULT_BACKFILL_DAYS))
             today = self.local_today()
             self._state["backfill"] = [(today - timedelta(days=n)).isoformat() for n in range(1, days + 1)]
-            self._state["since"] = time.time()  # days that ended before this are the backfill's, not refetched
+            self._state["since"] = (
+                time.time()
+            )  # days that ended before this are the backfill's, not refetched
             await self.keys.async_save()
         self.keys.daylight[self.site_id] = self._daylight_length(time.time())
 
@@ -425,24 +425,28 @@ class EnphaseCoordinator(PollingCoordinator):
 
     # ---- daylight
 
-    def _location(self) -> Location:
+    def _observer(self) -> Any:
         latitude = float(self._option(CONF_LATITUDE, self.hass.config.latitude))
         longitude = float(self._option(CONF_LONGITUDE, self.hass.config.longitude))
-        return Location(LocationInfo("system", "", "UTC", latitude, longitude))
+        return Observer(latitude, longitude, 0.0)
 
     def daylight_windows(self, now: float) -> list[tuple[float, float]]:
-        """Return the daylight windows (sunrise to sunset plus half an hour) ending after ``now``, 3 days."""
-        location = self._location()
-        point = datetime.fromtimestamp(now - 86_400, UTC)
+        """Return the daylight windows (sunrise to sunset plus half an hour) ending after ``now``.
+
+        Computed with astral (Home Assistant's sun library) at the system's own location and local day
+        (its standard offset): see docs/decisions.md, *Enphase*, for why not HA's location helper.
+        """
+        observer = self._observer()
+        zone = timezone(timedelta(minutes=self.tz_offset_min))
+        today = self.local_today()
         windows: list[tuple[float, float]] = []
         try:
-            for _ in range(4):
-                rise = get_location_astral_event_next(location, 0, "sunrise", point)
-                down = get_location_astral_event_next(location, 0, "sunset", rise)
-                end = down.timestamp() + api.DAYLIGHT_TAIL_S
+            for n in range(-1, 3):
+                day = today + timedelta(days=n)
+                rise = sunrise(observer, day, tzinfo=zone).timestamp()
+                end = sunset(observer, day, tzinfo=zone).timestamp() + api.DAYLIGHT_TAIL_S
                 if end > now:
-                    windows.append((rise.timestamp(), end))
-                point = down
+                    windows.append((rise, end))
         except ValueError:  # polar day or night: call around the system's local noon
             noon = (
                 math.floor((now + self.tz_offset_min * 60) / 86_400) * 86_400 + 43_200
@@ -570,7 +574,7 @@ class EnphaseCoordinator(PollingCoordinator):
             return
         if call.why == "backfill":
             state["backfill"] = [day for day in state["backfill"] if day != call.day.isoformat()]
-        elif call.why == "refetch":
+        else:  # the finished day's refetch
             state["refetch_attempts"] = api.REFETCH_ATTEMPTS if complete else state["refetch_attempts"] + 1
 
     async def _async_stored(self, day: date) -> StoredDay:

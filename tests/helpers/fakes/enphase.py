@@ -79,6 +79,8 @@ class FakeEnphase:
     per_minute: int = 10
     per_month: int = 1000
     token_failures: int = 0
+    token_body: str | None = None
+    """A 200 body the token endpoint answers instead of a token (a broken proxy), when set."""
     api_failures: int = 0
     expires_in: int = 86_400
     withheld: set[int] = field(default_factory=set)
@@ -96,7 +98,12 @@ class FakeEnphase:
         access, refresh = secrets.token_hex(8), secrets.token_hex(8)
         self.access_tokens.add(access)
         self.refresh_token = refresh
-        return {"access_token": access, "refresh_token": refresh, "token_type": "bearer", "expires_in": self.expires_in}
+        return {
+            "access_token": access,
+            "refresh_token": refresh,
+            "token_type": "bearer",
+            "expires_in": self.expires_in,
+        }
 
     def interval_for(self, end: int) -> dict[str, Any]:
         """The real day's interval at the same local time of day as ``end``."""
@@ -109,6 +116,8 @@ class FakeEnphase:
         if self.token_failures > 0:
             self.token_failures -= 1
             return web.json_response({"error": "temporarily_unavailable"}, status=503)
+        if self.token_body is not None:
+            return web.Response(text=self.token_body, content_type="application/json")
         try:
             auth = BasicAuth.decode(request.headers.get("Authorization", ""))
         except ValueError:
@@ -120,19 +129,32 @@ class FakeEnphase:
             return web.json_response(self.issue_token())
         if grant == "refresh_token" and form.get("refresh_token") == self.refresh_token:
             return web.json_response(self.issue_token())
-        return web.json_response({"error": "invalid_grant", "error_description": "Invalid refresh token"}, status=400)
+        return web.json_response(
+            {"error": "invalid_grant", "error_description": "Invalid refresh token"}, status=400
+        )
 
     def _quota(self, now: float) -> web.Response | None:
         month = time.strftime("%Y-%m", time.gmtime(now))
         minute = int(now // 60)
         if self.minute_used.get(minute, 0) >= self.per_minute:
-            body = {"message": "Too Many Requests", "details": "Usage limit exceeded for plan Watt", "code": 429,
-                    "period": "minute", "period_start": minute * 60, "period_end": minute * 60 + 60,
-                    "limit": self.per_minute}
+            body = {
+                "message": "Too Many Requests",
+                "details": "Usage limit exceeded for plan Watt",
+                "code": 429,
+                "period": "minute",
+                "period_start": minute * 60,
+                "period_end": minute * 60 + 60,
+                "limit": self.per_minute,
+            }
             return web.json_response(body, status=429)
         if self.month_used.get(month, 0) >= self.per_month:
-            body = {"message": "Too Many Requests", "details": "Usage limit exceeded for plan Watt", "code": 429,
-                    "period": "month", "limit": self.per_month}
+            body = {
+                "message": "Too Many Requests",
+                "details": "Usage limit exceeded for plan Watt",
+                "code": 429,
+                "period": "month",
+                "limit": self.per_month,
+            }
             return web.json_response(body, status=429)
         self.minute_used[minute] = self.minute_used.get(minute, 0) + 1
         self.month_used[month] = self.month_used.get(month, 0) + 1
@@ -158,8 +180,14 @@ class FakeEnphase:
 
     async def _systems(self, request: web.Request) -> web.Response:
         return web.json_response(
-            {"total": len(self.systems), "current_page": 1, "size": 100, "count": len(self.systems),
-             "items": "systems", "systems": self.systems}
+            {
+                "total": len(self.systems),
+                "current_page": 1,
+                "size": 100,
+                "count": len(self.systems),
+                "items": "systems",
+                "systems": self.systems,
+            }
         )
 
     async def _production(self, request: web.Request) -> web.Response:
@@ -169,7 +197,10 @@ class FakeEnphase:
             start, end = int(query["start_at"]), int(query["end_at"])
             if start > now:
                 self.refused.append(422)
-                return web.json_response({"message": "Unprocessable Entity", "details": "Requested date range is invalid"}, status=422)
+                return web.json_response(
+                    {"message": "Unprocessable Entity", "details": "Requested date range is invalid"},
+                    status=422,
+                )
         else:
             start = (now + OFFSET_S) // 86_400 * 86_400 - OFFSET_S
             end = start + 86_400
@@ -178,7 +209,9 @@ class FakeEnphase:
         ]
         body = load_day()
         body.update(
-            system_id=int(request.match_info["system_id"]), start_at=start, end_at=end,
+            system_id=int(request.match_info["system_id"]),
+            start_at=start,
+            end_at=end,
             intervals=[self.interval_for(e) for e in ends],
         )
         return web.json_response(body)
