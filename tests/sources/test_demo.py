@@ -19,7 +19,7 @@ pytestmark = pytest.mark.usefixtures("enable_custom_integrations")
 async def test_user_menu_then_demo_creates_entry(hass: HomeAssistant) -> None:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["selectronic", "demo"]
+    assert result["menu_options"] == ["selectronic", "enphase", "demo"]
 
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "demo"})
     assert result["type"] is FlowResultType.FORM

@@ -170,7 +170,7 @@ async def test_an_oauth2_kind_shares_the_flow_class_and_its_token_reaches_the_ap
     )
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     assert result["type"] is FlowResultType.MENU  # LiveOne's menu, not the OAuth2 helper's first step
-    assert result["menu_options"] == ["selectronic", "demo", "cloudfake"]
+    assert result["menu_options"] == ["selectronic", "enphase", "demo", "cloudfake"]
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "cloudfake"})
     assert result["step_id"] == "cloudfake"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"api_key": API_KEY})

@@ -620,6 +620,8 @@ class EnphaseFlow(LiveOneFlowBase, config_entry_oauth2_flow.AbstractOAuth2FlowHa
     _enphase_account: str | None = None
     _enphase_implementation: str = ""
     _enphase_systems: list[api.EnphaseSystem]
+    _enphase_oauth: bool = False
+    """Whether this flow's OAuth was started by Enphase's steps."""
 
     def _enphase_entries(self) -> list[ConfigEntry[Any]]:
         return [e for e in self._async_current_entries() if e.data.get(CONF_VENDOR) == VENDOR]
@@ -665,11 +667,18 @@ class EnphaseFlow(LiveOneFlowBase, config_entry_oauth2_flow.AbstractOAuth2FlowHa
             self._enphase_key = user_input[CONF_API_KEY].strip()
             if self._enphase_token is not None:  # authorised, but the key was refused: test it again
                 return await self._async_enphase_systems(None)
+            self._enphase_oauth = True
             return await self.async_step_pick_implementation()
         return self.async_show_form(step_id="enphase_key", data_schema=_key_schema())
 
     async def async_oauth_create_entry(self, data: dict[str, Any]) -> ConfigFlowResult:
-        """OAuth is done: for a reauthentication renew the account's token, else list its systems."""
+        """OAuth is done: for a reauthentication renew the account's token, else list its systems.
+
+        Another OAuth2 kind composed into the same flow class gets its own turn (``super()``).
+        """
+        if not self._enphase_oauth:
+            result: ConfigFlowResult = await super().async_oauth_create_entry(data)
+            return result
         self._enphase_token = data[CONF_TOKEN]
         self._enphase_implementation = data["auth_implementation"]
         if self.source == SOURCE_REAUTH:
@@ -776,6 +785,7 @@ class EnphaseFlow(LiveOneFlowBase, config_entry_oauth2_flow.AbstractOAuth2FlowHa
         if user_input is None:
             return self.async_show_form(step_id="enphase_reauth")
         self._enphase_key = self._get_reauth_entry().data[CONF_API_KEY]
+        self._enphase_oauth = True
         return await self.async_step_pick_implementation()
 
     async def _async_finish_reauth(self) -> ConfigFlowResult:
