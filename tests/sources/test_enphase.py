@@ -14,6 +14,7 @@ from unittest.mock import patch
 
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.application_credentials import ClientCredential, async_import_client_credential
+from homeassistant.components.recorder import Recorder
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
@@ -34,6 +35,7 @@ from custom_components.liveone.sources import enphase as source
 from custom_components.liveone.vendors import enphase as api
 
 from ..conftest import query_db
+from ..test_energy import async_validate_energy
 from ..helpers.fakes.enphase import (
     API_KEY,
     CLIENT_ID,
@@ -552,3 +554,27 @@ async def test_polar_daylight_falls_back_to_the_hours_around_local_noon(
     windows = entry.runtime_data.coordinator.daylight_windows(time.time())
     noon = datetime(2025, 12, 21, 2, tzinfo=UTC).timestamp()  # 12:00 at the system's UTC+10
     assert windows[0] == (noon - 6 * 3600, noon + 6 * 3600)
+
+
+async def test_the_energy_dashboard_accepts_the_solar_sensor_and_the_liveone_statistic(
+    recorder_mock: Recorder, hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    entry = enphase_entry(enphase)
+    await _setup(hass, entry)
+    await _run(hass, freezer, 3600)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    result = await async_validate_energy(
+        hass,
+        {
+            "energy_sources": [
+                {"type": "solar", "stat_energy_from": f"{PREFIX}_solar_energy", "config_entry_solar_forecast": None},
+                {
+                    "type": "solar",
+                    "stat_energy_from": f"{DOMAIN}:enphase_{SYSTEM_ID}_solar",
+                    "config_entry_solar_forecast": None,
+                },
+            ],
+            "device_consumption": [],
+        },
+    )
+    assert result == {"energy_sources": [[], []], "device_consumption": []}
