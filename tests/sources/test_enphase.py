@@ -567,7 +567,11 @@ async def test_the_energy_dashboard_accepts_the_solar_sensor_and_the_liveone_sta
         hass,
         {
             "energy_sources": [
-                {"type": "solar", "stat_energy_from": f"{PREFIX}_solar_energy", "config_entry_solar_forecast": None},
+                {
+                    "type": "solar",
+                    "stat_energy_from": f"{PREFIX}_solar_energy",
+                    "config_entry_solar_forecast": None,
+                },
                 {
                     "type": "solar",
                     "stat_energy_from": f"{DOMAIN}:enphase_{SYSTEM_ID}_solar",

@@ -62,7 +62,12 @@ async def test_a_new_polling_kind_adds_sets_up_polls_and_stores(
     freezer.move_to(NOON_LOCAL)
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": "user"})
     assert result["type"] is FlowResultType.MENU
-    assert result["menu_options"] == ["selectronic", "enphase", "demo", "meter"]  # not "pushed" (no flow), not "mirror"
+    assert result["menu_options"] == [
+        "selectronic",
+        "enphase",
+        "demo",
+        "meter",
+    ]  # not "pushed" (no flow), not "mirror"
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"next_step_id": "meter"})
     assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "meter")
     result = await hass.config_entries.flow.async_configure(result["flow_id"], {"name": "Shed"})

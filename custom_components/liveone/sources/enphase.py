@@ -112,7 +112,8 @@ class EnphaseAuth(AuthImplementation):
         """Ask the token endpoint; a refusal raises ``aiohttp.ClientResponseError`` with its status."""
         session = async_get_session(self.hass)
         auth = aiohttp.BasicAuth(self.client_id, self.client_secret)
-        async with session.post(self.token_url, data=data, auth=auth) as resp:
+        form = {key: value for key, value in data.items() if key != "client_id"}  # it is in the header
+        async with session.post(self.token_url, data=form, auth=auth) as resp:
             body: Any = await resp.json(content_type=None) if resp.content_length != 0 else None
             if resp.status >= 400:
                 error = body.get("error", "unknown") if isinstance(body, dict) else "unknown"

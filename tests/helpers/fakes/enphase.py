@@ -122,7 +122,11 @@ class FakeEnphase:
             auth = BasicAuth.decode(request.headers.get("Authorization", ""))
         except ValueError:
             return web.json_response({"error": "invalid_client"}, status=401)
-        if (auth.login, auth.password) != (CLIENT_ID, CLIENT_SECRET) or "client_secret" in form:
+        if (
+            (auth.login, auth.password) != (CLIENT_ID, CLIENT_SECRET)
+            or "client_secret" in form
+            or "client_id" in form
+        ):
             return web.json_response({"error": "invalid_client"}, status=401)
         grant = form.get("grant_type")
         if grant == "authorization_code" and form.get("code") == GOOD_CODE:
