@@ -35,7 +35,6 @@ from custom_components.liveone.sources import enphase as source
 from custom_components.liveone.vendors import enphase as api
 
 from ..conftest import query_db
-from ..test_energy import async_validate_energy
 from ..helpers.fakes.enphase import (
     API_KEY,
     CLIENT_ID,
@@ -46,6 +45,7 @@ from ..helpers.fakes.enphase import (
     serve_enphase,
     system_body,
 )
+from ..test_energy import async_validate_energy
 
 NOON = "2025-09-05T02:00:00+00:00"  # 12:00 in Brisbane, the day after the real day
 REAL_DAY = "2025-09-04"
