@@ -249,11 +249,13 @@ def test_the_schedule_s_pure_parts() -> None:
 
 @pytest.mark.parametrize("systems", [1, 3])
 def test_a_simulated_month_never_exceeds_the_plan_and_calls_in_daylight(systems: int) -> None:
-    """A month of the schedule's arithmetic for ``systems`` systems on one free key (12 h of daylight)."""
+    """A month of the schedule's arithmetic (the functions the coordinators call) for ``systems`` systems
+    on one free key: 12.5 h of daylight a day at UTC+10, a refetch after each local midnight."""
     budget = api.Budget()
     start = _at("2026-03-01T00:00:00+00:00")  # the quota month is the UTC calendar month
     end = api.month_end(start)
     offset = 600
+    length = 12.5 * 3600
     last: list[float | None] = [None] * systems
     calls = daylight_calls = refetches = 0
     now = start
@@ -263,13 +265,14 @@ def test_a_simulated_month_never_exceeds_the_plan_and_calls_in_daylight(systems:
             (local_midnight + 6 * 3600 + d * 86_400, local_midnight + 18.5 * 3600 + d * 86_400)
             for d in (0, 1)
         ]
-        days = api.days_left_in_month(now, offset)
-        reserve = systems * days  # the midnight refetches
         for n in range(systems):
-            length = windows[0][1] - windows[0][0]
-            daylight_left = systems * length * (days - 1) + max(0.0, windows[0][1] - max(now, windows[0][0]))
-            spacing = api.poll_spacing(
-                budget.remaining(now) - reserve, daylight_left + (systems - 1) * length / 2
+            spacing = api.month_spacing(
+                now,
+                offset,
+                remaining=budget.remaining(now),
+                today_left_s=max(0.0, windows[0][1] - max(now, windows[0][0])),
+                own_length_s=length,
+                other_lengths_s=[length] * (systems - 1),
             )
             due = api.next_daylight_call(now, windows, spacing, last[n])
             if due is not None and due <= now and budget.wait(now) == 0:
@@ -277,7 +280,7 @@ def test_a_simulated_month_never_exceeds_the_plan_and_calls_in_daylight(systems:
                 last[n] = now
                 calls += 1
                 daylight_calls += windows[0][0] <= now <= windows[0][1]
-        if (now - local_midnight) == api.REFETCH_AFTER_MIDNIGHT_S:
+        if api.refetch_due(local_midnight, 0) == now:
             for _ in range(systems):
                 if budget.wait(now) == 0:
                     budget.spend(now)

@@ -277,19 +277,25 @@ class KeyBudget:
                 translation_placeholders={"renews": renews.strftime("%Y-%m-%d %H:%M")},
             )
 
+    def pending_backfill(self) -> int:
+        """Return the backfill days still to fetch, of every system on the key."""
+        return sum(len(state.get("backfill", [])) for state in self.systems.values())
+
     def reserve(self, now: float, offset_min: int) -> int:
-        """Return the requests kept back: one midnight refetch per system per day left, and pending backfill days."""
-        days = api.days_left_in_month(now, offset_min)
-        pending = sum(len(state.get("backfill", [])) for state in self.systems.values())
-        return len(self.daylight) * days + pending
+        """Return the requests kept back (see :func:`~..vendors.enphase.reserve`)."""
+        return api.reserve(now, offset_min, len(self.daylight), self.pending_backfill())
 
     def spacing(self, now: float, offset_min: int, today_left_s: float, site: str) -> float | None:
-        """Return the daylight spacing for the systems on the key (see :func:`~..vendors.enphase.poll_spacing`)."""
-        days = api.days_left_in_month(now, offset_min)
-        total = sum(length * (days - 1) for length in self.daylight.values())
-        total += today_left_s + sum(length for other, length in self.daylight.items() if other != site) / 2
-        spendable = self.budget.remaining(now) - self.reserve(now, offset_min)
-        return api.poll_spacing(spendable, total)
+        """Return a system's daylight spacing (see :func:`~..vendors.enphase.month_spacing`)."""
+        return api.month_spacing(
+            now,
+            offset_min,
+            remaining=self.budget.remaining(now),
+            today_left_s=today_left_s,
+            own_length_s=self.daylight.get(site, 0.0),
+            other_lengths_s=[length for other, length in self.daylight.items() if other != site],
+            pending_backfill=self.pending_backfill(),
+        )
 
 
 KEYS: Final[AccountPool[KeyBudget]] = AccountPool(f"{VENDOR}_keys")

@@ -401,6 +401,35 @@ def poll_spacing(spendable: int, daylight_left_s: float) -> float | None:
     return float(uploads * UPLOAD_PERIOD_S)
 
 
+def reserve(now: float, offset_min: int, systems: int, pending_backfill: int) -> int:
+    """Return the requests kept back from daylight calls: one refetch per system per day left, and backfills."""
+    return systems * days_left_in_month(now, offset_min) + pending_backfill
+
+
+def month_spacing(
+    now: float,
+    offset_min: int,
+    *,
+    remaining: int,
+    today_left_s: float,
+    own_length_s: float,
+    other_lengths_s: Sequence[float],
+    pending_backfill: int = 0,
+) -> float | None:
+    """Return one system's daylight spacing so that the key's budget lasts to the month's end.
+
+    The daylight still to come this month is this system's daylight left today, every system's daylight
+    on each later day, and half a day's daylight of each other system for today (how much of it is
+    left depends on where each is; half is the mean). The requests to spread over it are the month's
+    remaining ones less the :func:`reserve`. See :func:`poll_spacing`.
+    """
+    systems = 1 + len(other_lengths_s)
+    days = days_left_in_month(now, offset_min)
+    later = (own_length_s + sum(other_lengths_s)) * (days - 1)
+    daylight = today_left_s + sum(other_lengths_s) / 2 + later
+    return poll_spacing(remaining - reserve(now, offset_min, systems, pending_backfill), daylight)
+
+
 def aligned(moment: float) -> float:
     """Return the first call slot (a quarter hour plus the upload lag) at or after ``moment``."""
     slot = math.ceil((moment - UPLOAD_LAG_S) / UPLOAD_PERIOD_S) * UPLOAD_PERIOD_S + UPLOAD_LAG_S
