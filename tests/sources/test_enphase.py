@@ -15,22 +15,27 @@ from unittest.mock import patch
 from freezegun.api import FrozenDateTimeFactory
 from homeassistant.components.application_credentials import ClientCredential, async_import_client_credential
 from homeassistant.components.recorder import Recorder
+from homeassistant.components.recorder.statistics import statistics_during_period
 from homeassistant.config_entries import SOURCE_REAUTH, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er, issue_registry as ir
+from homeassistant.helpers.recorder import get_instance
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
     async_fire_time_changed,
     snapshot_platform,
 )
+from pytest_homeassistant_custom_component.components.recorder.common import async_wait_recording_done
 from syrupy.assertion import SnapshotAssertion
 from yarl import URL
 
 from custom_components.liveone import application_credentials as platform
 from custom_components.liveone.const import DOMAIN
+from custom_components.liveone.diagnostics import async_get_config_entry_diagnostics
 from custom_components.liveone.sources import enphase as source
 from custom_components.liveone.vendors import enphase as api
 
@@ -582,3 +587,49 @@ async def test_the_energy_dashboard_accepts_the_solar_sensor_and_the_liveone_sta
         },
     )
     assert result == {"energy_sources": [[], []], "device_consumption": []}
+
+
+async def test_late_intervals_re_import_their_statistics_hours(
+    recorder_mock: Recorder, hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
+) -> None:
+    freezer.move_to("2025-09-05T12:00:00+00:00")  # 22:00 in Brisbane
+    today_start = api.day_bounds(datetime(2025, 9, 5).date(), 600)[0]
+    late = {today_start + 300 * n for n in range(200, 210)}  # intervals ending 16:40-17:25 local
+    enphase.withheld |= late
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    hour_20 = today_start + 20 * 3600  # the 20:00 local hour: its running sum includes the afternoon
+
+    async def sum_at(start: int) -> float:
+        found = await get_instance(hass).async_add_executor_job(
+            statistics_during_period,
+            hass,
+            dt_util.utc_from_timestamp(start),
+            dt_util.utc_from_timestamp(start + 3600),
+            {f"{DOMAIN}:enphase_{SYSTEM_ID}_solar"},
+            "hour",
+            None,
+            {"sum"},
+        )
+        return float(found[f"{DOMAIN}:enphase_{SYSTEM_ID}_solar"][0]["sum"])
+
+    before = await sum_at(hour_20)
+    enphase.withheld.clear()
+    await _run(hass, freezer, 2.5 * 3600)  # the refetch after midnight
+    await hass.async_block_till_done(wait_background_tasks=True)
+    await async_wait_recording_done(hass)
+    after = await sum_at(hour_20)
+    assert round(after - before, 3) == round(sum(enphase.interval_for(e)["enwh"] for e in late) / 1000, 3)
+
+
+async def test_diagnostics_hide_the_key_and_the_tokens(hass: HomeAssistant, enphase: FakeEnphase) -> None:
+    entry = enphase_entry(enphase, backfill_days=0)
+    await _setup(hass, entry)
+    diagnostics = await async_get_config_entry_diagnostics(hass, entry)
+    assert diagnostics["entry"]["data"]["api_key"] == "**REDACTED**"
+    text = str(diagnostics)
+    assert API_KEY not in text
+    assert entry.data["token"]["access_token"] not in text
+    assert entry.data["token"]["refresh_token"] not in text
