@@ -449,41 +449,79 @@ async def test_options_set_the_plan_for_every_system_on_the_key(
 # ---- the budget through the real coordinator -----------------------------------------------------------
 
 
-@pytest.mark.parametrize("systems", [1, 3])
-async def test_three_days_through_the_coordinator_keep_to_the_plan_and_a_restart_keeps_the_count(
-    hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory, systems: int
+async def _run_wakes(
+    hass: HomeAssistant, freezer: FrozenDateTimeFactory, entries: list[MockConfigEntry], until: float
 ) -> None:
-    freezer.move_to("2025-09-28T14:00:00+00:00")  # local midnight, three days before the month ends
+    """Jump the clock from one scheduled wake-up to the next (any coordinator's) until ``until``."""
+    while True:
+        wakes = [
+            e.runtime_data.coordinator.data.next_call for e in entries if e.runtime_data.coordinator.data
+        ]
+        target = min(w.timestamp() for w in wakes if w is not None)
+        if target > until:
+            break
+        freezer.move_to(datetime.fromtimestamp(max(target, time.time()) + 1, UTC))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
+    freezer.move_to(datetime.fromtimestamp(until, UTC))
+
+
+@pytest.mark.parametrize("systems", [1, 3])
+async def test_the_month_s_last_nine_days_through_the_coordinators_keep_to_the_plan_across_a_restart(
+    hass: HomeAssistant,
+    enphase: FakeEnphase,
+    freezer: FrozenDateTimeFactory,
+    systems: int,
+    setup_liveone: str,
+    hass_storage: dict[str, Any],
+) -> None:
+    """The last nine days of September 2025 (the quota month is UTC's) on the free plan, one or three
+    systems on one key that has already spent 700 of its 1,000 requests: the 300 left are spent, in
+    daylight, and never exceeded. (The whole month's arithmetic: tests/vendors/test_enphase.py.)"""
+    start = datetime.fromisoformat("2025-09-22T00:00:00+00:00").timestamp()
+    end = api.month_end(start)
+    freezer.move_to(datetime.fromtimestamp(start, UTC))
+    spent = 700
+    hass_storage[f"{DOMAIN}.enphase_budget_{source._key_id(API_KEY)}"] = {
+        "version": 1,
+        "key": f"{DOMAIN}.enphase_budget_{source._key_id(API_KEY)}",
+        "data": {"budget": {"month": "2025-09", "used": spent}, "systems": {}},
+    }
+    enphase.month_used = {"2025-09": spent}
     sites = [SYSTEM_ID, SECOND, "364882"][:systems]
     enphase.systems = [system_body(site) for site in sites]
-    plan = 60  # a plan small enough that three days spend it
-    token = {**enphase.issue_token(), "expires_at": time.time() + 86_400}  # one account, one token
-    entries = [
-        enphase_entry(enphase, site, token=token, backfill_days=0, requests_per_month=plan) for site in sites
-    ]
+    enphase.expires_in = 40 * 86_400  # the token lasts the span (refreshes are tested elsewhere)
+    token = {**enphase.issue_token(), "expires_at": time.time() + 40 * 86_400}  # one account, one token
+    entries = [enphase_entry(enphase, site, token=token, backfill_days=0) for site in sites]
     for entry in entries:
         entry.add_to_hass(hass)
     for entry in entries:
         if entry.state is not ConfigEntryState.LOADED:
             assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
-    await _run(hass, freezer, 36 * 3600)
+    # Late uploads on the 24th: the refetches after its midnight fill them in.
+    late_day = api.day_bounds(datetime(2025, 9, 24).date(), 600)[0]
+    enphase.withheld |= {late_day + 300 * n for n in range(100, 120)}
+    await _run_wakes(hass, freezer, entries, late_day + 86_400 + 3600)  # 01:00 on the 25th: one refetch tried
+    enphase.withheld.clear()  # the late uploads land; the next refetch (02:20) gets them
+    await _run_wakes(hass, freezer, entries, start + 4 * 86_400)
     used = len(enphase.api_calls)
-    # A restart: the count is kept (Home Assistant's Store), so the plan still holds afterwards.
+    # A restart: the count is kept (Home Assistant's Store).
     for entry in entries:
         await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
-    keys = entries[0].runtime_data.coordinator.keys
-    assert keys.budget.used == len(enphase.api_calls)  # read back from Home Assistant's Store
-    await _run(hass, freezer, 36 * 3600)
-    month = [c for c in enphase.api_calls if time.strftime("%Y-%m", time.gmtime(c[0])) == "2025-09"]
-    assert plan * 0.6 <= len(month) <= plan  # spent (less the unused refetch reserve), never exceeded
+    assert entries[0].runtime_data.coordinator.keys.budget.used == spent + used
+    await _run_wakes(hass, freezer, entries, end - 1)
+
     assert len(enphase.api_calls) > used  # it went on after the restart
+    assert 0.85 * (1000 - spent) <= len(enphase.api_calls) <= 1000 - spent
     assert enphase.refused.count(429) == 0
-    # Every call but the first and the midnight refetches is in daylight (06:00-18:30 local in late September).
+    count = f"SELECT count(*) FROM readings_agg_5m WHERE interval_end > {late_day} AND interval_end <= {late_day + 86_400}"
+    assert query_db(setup_liveone, count) == [(288 * systems,)]
+    # Every call but the first ones and the midnight refetches is in daylight (sunrise .. sunset + 30 min).
     for when, _path, query in enphase.api_calls[systems:]:
         hour = ((when + 36_000) % 86_400) / 3600
-        assert query.get("granularity") == "day" or 5.5 <= hour <= 18.5, (hour, query)
+        assert query.get("granularity") == "day" or 5.0 <= hour <= 18.5, (hour, query)
 
 
 async def test_a_monthly_429_stops_calls_until_the_month_rolls_over_with_a_repair(

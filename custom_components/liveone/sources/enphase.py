@@ -443,23 +443,30 @@ class EnphaseCoordinator(PollingCoordinator):
         Computed with astral (Home Assistant's sun library) at the system's own location and local day
         (its standard offset): see docs/decisions.md, *Enphase*, for why not HA's location helper.
         """
+        today = self.local_today()
+        cached = self._windows.get(today)
+        if cached is None:
+            cached = self._windows_from(today, now)
+            self._windows = {today: cached}  # one day's: computed once a day, not at every wake-up
+        return [window for window in cached if window[1] > now]
+
+    _windows: dict[date, list[tuple[float, float]]] = {}  # noqa: RUF012  (replaced, never mutated)
+
+    def _windows_from(self, today: date, now: float) -> list[tuple[float, float]]:
         observer = self._observer()
         zone = timezone(timedelta(minutes=self.tz_offset_min))
-        today = self.local_today()
         windows: list[tuple[float, float]] = []
         try:
             for n in range(-1, 3):
                 day = today + timedelta(days=n)
                 rise = sunrise(observer, day, tzinfo=zone).timestamp()
                 end = sunset(observer, day, tzinfo=zone).timestamp() + api.DAYLIGHT_TAIL_S
-                if end > now:
-                    windows.append((rise, end))
+                windows.append((rise, end))
         except ValueError:  # polar day or night: call around the system's local noon
             noon = (
                 math.floor((now + self.tz_offset_min * 60) / 86_400) * 86_400 + 43_200
             ) - self.tz_offset_min * 60
             windows = [(noon - 21_600 + n * 86_400, noon + 21_600 + n * 86_400) for n in range(3)]
-            windows = [w for w in windows if w[1] > now]
         return windows
 
     def _daylight_length(self, now: float) -> float:

@@ -430,6 +430,10 @@ def month_spacing(
     return poll_spacing(remaining - reserve(now, offset_min, systems, pending_backfill), daylight)
 
 
+SLOT_GRACE_S: Final = 120
+"""A call slot stays due this long after its time."""
+
+
 def aligned(moment: float) -> float:
     """Return the first call slot (a quarter hour plus the upload lag) at or after ``moment``."""
     slot = math.ceil((moment - UPLOAD_LAG_S) / UPLOAD_PERIOD_S) * UPLOAD_PERIOD_S + UPLOAD_LAG_S
@@ -449,7 +453,11 @@ def next_daylight_call(
     """
     if spacing is None:
         return None
-    earliest = now if last_call is None else max(now, last_call + spacing)
+    # A wake-up a little after its slot (timers fire late) still takes that slot, and a call made a
+    # little after its slot does not push the next one a whole upload later.
+    earliest = now - SLOT_GRACE_S
+    if last_call is not None:
+        earliest = max(earliest, last_call + spacing - SLOT_GRACE_S)
     for start, end in windows:
         slot = aligned(max(earliest, start))
         if slot <= end:
