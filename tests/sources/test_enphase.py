@@ -444,6 +444,20 @@ async def test_options_set_the_plan_for_every_system_on_the_key(
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert first.options["requests_per_month"] == second.options["requests_per_month"] == 5000
+    assert first.runtime_data.coordinator.keys.budget.per_month == 5000  # at once, no restart
+    await hass.config_entries.async_unload(first.entry_id)
+    result = await hass.config_entries.options.async_init(first.entry_id)  # not loaded: only the options
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {
+            "requests_per_month": 900,
+            "requests_per_minute": 10,
+            "latitude": 1,
+            "longitude": 2,
+            "backfill_days": 3,
+        },
+    )
+    assert first.options["requests_per_month"] == 900
 
 
 # ---- the budget through the real coordinator -----------------------------------------------------------

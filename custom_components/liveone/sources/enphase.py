@@ -853,6 +853,10 @@ class EnphaseOptionsFlow(OptionsFlow):
         entry = self.config_entry
         if user_input is not None:
             plan = {k: int(user_input[k]) for k in (CONF_PER_MONTH, CONF_PER_MINUTE)}
+            # The plan applies at once to the key's budget in use; the location and the backfill at the
+            # next start of the system.
+            if (budget := KEYS.async_find(self.hass, _key_id(entry.data[CONF_API_KEY]))) is not None:
+                budget.set_plan(plan[CONF_PER_MONTH], plan[CONF_PER_MINUTE])
             for other in self.hass.config_entries.async_entries(DOMAIN):
                 if (
                     other.entry_id != entry.entry_id
