@@ -161,6 +161,9 @@ async def test_the_flow_key_oauth_system_and_a_second_system_without_a_second_lo
     assert first.title == "Home solar"
     await hass.async_block_till_done()
     assert first.state is ConfigEntryState.LOADED
+    # No options yet: the default backfill of 7 days, the first of them fetched at setup.
+    assert len(first.runtime_data.coordinator.keys.systems[SYSTEM_ID]["backfill"]) == 6
+    assert enphase.api_calls[-1][2]["granularity"] == "day"
 
     # The second system: the authorised account is offered, no OAuth again.
     logins = len(enphase.token_requests)
