@@ -64,8 +64,15 @@ def test_an_empty_day_and_a_repeated_interval() -> None:
 
 
 def test_systems_are_parsed_with_their_time_zone_and_address() -> None:
-    body = {"systems": [system_body(), {"system_id": "7", "address": "nowhere", "system_size": True}]}
-    first, second = api.parse_systems(body)
+    body = {
+        "systems": [
+            system_body(),
+            {"system_id": "7", "address": "nowhere", "system_size": True},
+            {**system_body("8"), "system_size": -1},
+        ]
+    }
+    first, second, third = api.parse_systems(body)
+    assert third.system_size is None  # Enphase sends -1 for "not given"
     assert first == api.EnphaseSystem(
         system_id=SYSTEM_ID,
         name="Home solar",

@@ -176,7 +176,10 @@ def parse_systems(body: Any) -> list[EnphaseSystem]:
                 name=str(item.get("name") or f"Enphase {system_id}"),
                 timezone=item.get("timezone") if isinstance(item.get("timezone"), str) else None,
                 status=item.get("status") if isinstance(item.get("status"), str) else None,
-                system_size=float(size) if isinstance(size, int | float) and type(size) is not bool else None,
+                # Enphase now always sends -1 here (its release notes): only a positive size is one.
+                system_size=float(size)
+                if isinstance(size, int | float) and type(size) is not bool and size > 0
+                else None,
                 address=_address(item.get("address")),
             )
         )
