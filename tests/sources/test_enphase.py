@@ -360,7 +360,7 @@ async def test_a_503_from_the_token_endpoint_is_no_reauth_but_invalid_grant_is(
     assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
 
 
-@pytest.mark.parametrize("body", ["[1, 2]", "<html>proxy error</html>"])
+@pytest.mark.parametrize("body", ["[1, 2]", "<html>proxy error</html>", "", "DROP"])
 async def test_a_token_endpoint_answering_garbage_is_no_reauth(
     hass: HomeAssistant, enphase: FakeEnphase, body: str
 ) -> None:

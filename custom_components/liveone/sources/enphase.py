@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, timezone
 import hashlib
+import json
 import math
 import time
 from typing import Any, ClassVar, Final, cast
@@ -114,16 +115,16 @@ class EnphaseAuth(AuthImplementation):
         auth = aiohttp.BasicAuth(self.client_id, self.client_secret)
         form = {key: value for key, value in data.items() if key != "client_id"}  # it is in the header
         async with session.post(self.token_url, data=form, auth=auth) as resp:
-            body: Any = await resp.json(content_type=None) if resp.content_length != 0 else None
-            if resp.status >= 400:
-                error = body.get("error", "unknown") if isinstance(body, dict) else "unknown"
-                LOGGER.debug("Enphase token request refused (%s): %s", resp.status, error)
-                raise aiohttp.ClientResponseError(
-                    resp.request_info, resp.history, status=resp.status, message=str(error)
-                )
-        if not isinstance(body, dict):
+            text = await resp.text()
+        try:
+            body: Any = json.loads(text)
+        except ValueError:
+            body = None  # a proxy's error page: not a token
+        if resp.status >= 400 or not isinstance(body, dict):
+            error = body.get("error", "unknown") if isinstance(body, dict) else "not a token"
+            LOGGER.debug("Enphase token request refused (%s): %s", resp.status, error)
             raise aiohttp.ClientResponseError(
-                resp.request_info, resp.history, status=resp.status, message="not a token"
+                resp.request_info, resp.history, status=resp.status, message=str(error)
             )
         return body
 
@@ -185,7 +186,7 @@ class EnphaseAccount:
                         f"Enphase refused the refresh token ({err.status} {err.message})"
                     ) from err
                 raise ConnectError(f"Enphase's token endpoint answered {err.status}") from err
-            except (aiohttp.ClientError, TimeoutError, ValueError) as err:
+            except (aiohttp.ClientError, TimeoutError) as err:
                 raise ConnectError(f"Enphase's token endpoint failed: {err or type(err).__name__}") from err
             self.async_set_token(token)
             return str(token["access_token"])

@@ -80,7 +80,8 @@ class FakeEnphase:
     per_month: int = 1000
     token_failures: int = 0
     token_body: str | None = None
-    """A 200 body the token endpoint answers instead of a token (a broken proxy), when set."""
+    """A 200 body the token endpoint answers instead of a token (a broken proxy), when set; ``"DROP"``
+    closes the connection instead."""
     api_failures: int = 0
     expires_in: int = 86_400
     withheld: set[int] = field(default_factory=set)
@@ -116,6 +117,10 @@ class FakeEnphase:
         if self.token_failures > 0:
             self.token_failures -= 1
             return web.json_response({"error": "temporarily_unavailable"}, status=503)
+        if self.token_body == "DROP":  # the connection drops without an answer
+            assert request.transport is not None
+            request.transport.close()
+            return web.Response()
         if self.token_body is not None:
             return web.Response(text=self.token_body, content_type="application/json")
         try:
