@@ -350,12 +350,13 @@ async def test_a_503_from_the_token_endpoint_is_no_reauth_but_invalid_grant_is(
         entry, data={**entry.data, "token": {**entry.data["token"], "expires_at": 0}}
     )
     enphase.token_failures = 1
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    # Loaded without data (a setup retry would spend a request each time), no reauthentication.
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.runtime_data.coordinator.data is None
     assert not list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
     enphase.refresh_token = "rotated-elsewhere"  # the stored refresh token is dead
-    await _run(hass, freezer, 120, step=30)
-    assert entry.state is ConfigEntryState.SETUP_ERROR
+    await _run(hass, freezer, 36 * 60, step=60)  # the next try: the next daylight slot, 12:35
+    assert [r["grant_type"] for r in enphase.token_requests] == ["refresh_token", "refresh_token"]
     flows = list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
     assert [f["context"]["source"] for f in flows] == [SOURCE_REAUTH]
 
@@ -370,9 +371,10 @@ async def test_a_token_endpoint_answering_garbage_is_no_reauth(
         entry, data={**entry.data, "token": {**entry.data["token"], "expires_at": 0}}
     )
     enphase.token_body = body
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    assert entry.runtime_data.coordinator.data is None  # nothing to show yet; tried again later
     assert not list(hass.config_entries.flow.async_progress_by_handler(DOMAIN))
+    assert len(enphase.token_requests) == 1
 
 
 @pytest.mark.usefixtures("current_request_with_host")
@@ -576,10 +578,21 @@ async def test_a_422_for_a_day_not_yet_available_is_not_an_error(
 async def test_a_5xx_keeps_the_last_data_within_the_grace(
     hass: HomeAssistant, enphase: FakeEnphase, freezer: FrozenDateTimeFactory
 ) -> None:
-    entry = enphase_entry(enphase, backfill_days=0)
-    await _setup(hass, entry)
+    entry = enphase_entry(enphase, backfill_days=2)
     enphase.api_failures = 100
-    await _run(hass, freezer, 3 * 3600)
+    await _setup(hass, entry)  # the first call fails: loaded anyway, no entities yet, no setup retries
+    assert hass.states.get(f"{PREFIX}_solar_power") is None
+    assert len(enphase.api_calls) == 1
+    enphase.api_failures = 0
+    await _run(hass, freezer, 14 * 60, step=60)
+    assert len(enphase.api_calls) == 1  # 15 minutes after a failure
+    await _run(hass, freezer, 2 * 60, step=60)
+    assert hass.states.get(f"{PREFIX}_solar_power") is not None
+    enphase.api_failures = 100
+    calls = len(enphase.api_calls)
+    await _run(hass, freezer, 3 * 3600, step=60)
+    # An outage: a backfill day is pending, yet calls wait at least 15 minutes after each failure.
+    assert len(enphase.api_calls) - calls <= 3 * 4 + 1
     assert hass.states.get(f"{PREFIX}_solar_power").state == "unavailable"
     enphase.api_failures = 0
     await _run(hass, freezer, 3600)

@@ -95,6 +95,8 @@ NEW_ACCOUNT: Final = "new"
 DEFAULT_BACKFILL_DAYS: Final = 7
 TOKEN_MARGIN_S: Final = 60
 """A token this close to its expiry is refreshed before a call."""
+FAILURE_BACKOFF: Final = timedelta(minutes=15)
+"""After a failed call, the next one waits at least this long."""
 IDLE_CHECK: Final = timedelta(hours=1)
 """With nothing to call (budget spent), the schedule looks again this often."""
 STORAGE_VERSION: Final = 1
@@ -549,7 +551,17 @@ class EnphaseCoordinator(PollingCoordinator):
             await self.keys.async_refused(time.time(), err)
             await self._async_record_failure(started, err)
         except VendorError as err:
-            self.update_interval = timedelta(seconds=self._next_wake(time.time()) - time.time())
+            # Enphase failing (5xx, a bad body): no sooner than FAILURE_BACKOFF, so that an outage does
+            # not spend the budget on retries (a pending backfill would otherwise retry every few seconds).
+            failed = time.time()
+            wake = max(self._next_wake(failed), failed + FAILURE_BACKOFF.total_seconds())
+            self.update_interval = timedelta(seconds=wake - failed)
+            if self.data is None and not isinstance(err, AuthError):
+                # Nothing shown yet (a first setup): setup is not retried (each retry would be a request);
+                # the schedule tries again and the entities appear with the first data.
+                await self._async_record_failure(started, err)
+                LOGGER.warning("%s: Enphase failed, trying again later: %s", self.config_entry.title, err)
+                return None
             return await self._async_failed(started, err)
         finally:
             await self.keys.async_save()
