@@ -567,13 +567,13 @@ async def test_regenerating_the_secret_refuses_the_old_one_at_once(
     hass: HomeAssistant, fronius: MockConfigEntry, post: Post, setup_liveone: str
 ) -> None:
     result = await hass.config_entries.options.async_init(fronius.entry_id)
-    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "init")
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "fronius_options")
     with patch("custom_components.liveone.sources.fronius.new_secret", return_value="the-new-secret"):
         result = await hass.config_entries.options.async_configure(
             result["flow_id"],
             {"allow_external": False, "regenerate_secret": True, "username": USER, "password": PASSWORD},
         )
-    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "secret")
+    assert (result["type"], result["step_id"]) == (FlowResultType.FORM, "fronius_secret")
     assert result["description_placeholders"]["api_key"] == "the-new-secret"
     assert (await post(body("push-store.json"))).status == 200  # not saved yet: the old key still works
     result = await hass.config_entries.options.async_configure(result["flow_id"], {})

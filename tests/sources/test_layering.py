@@ -77,3 +77,34 @@ def test_every_kind_in_the_menu_has_its_menu_label_and_first_step_strings() -> N
         if kind.flow is not None and kind.in_menu:
             assert kind.vendor in strings["user"]["menu_options"], kind.vendor
             assert kind.vendor in strings, kind.vendor
+
+
+def _form_step_ids(path: Path) -> dict[str, set[str]]:
+    """The step ids a kind's module shows forms or menus for, by the kind of flow (config, options, repair)."""
+    tree = ast.parse(path.read_text())
+    found: dict[str, set[str]] = {"config": set(), "options": set(), "repair": set()}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.ClassDef):
+            continue
+        bases = " ".join(ast.unparse(base) for base in node.bases)
+        flow = "options" if "OptionsFlow" in bases else "repair" if "RepairsFlow" in bases else "config"
+        for call in ast.walk(node):
+            if isinstance(call, ast.Call):
+                for keyword in call.keywords:
+                    if keyword.arg == "step_id" and isinstance(keyword.value, ast.Constant):
+                        found[flow].add(str(keyword.value.value))
+    return found
+
+
+def test_kinds_show_steps_under_ids_of_their_own() -> None:
+    # All kinds share one translations file: two kinds' options forms both called "init" (HA's first
+    # options step) would share one title and one set of field labels.
+    seen: dict[tuple[str, str], str] = {}
+    modules = sorted((PACKAGE / "sources").glob("*.py"))
+    assert len(modules) > 3
+    for path in modules:
+        for flow, step_ids in _form_step_ids(path).items():
+            assert "init" not in step_ids or flow == "repair", (path.name, flow)
+            for step_id in step_ids:
+                assert (flow, step_id) not in seen, (path.name, seen[(flow, step_id)], flow, step_id)
+                seen[(flow, step_id)] = path.name

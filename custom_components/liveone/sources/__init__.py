@@ -7,8 +7,15 @@ one HA-free client under ``vendors/``, and one line below. See ``docs/adding-a-s
 from __future__ import annotations
 
 from ..registry import register
-from . import composite, demo, fronius, mondo, selectronic
+from . import composite, demo, enphase, fronius, mondo, selectronic
 
 # The first step's menu lists the kinds in this order.
-for _kind in (selectronic.SOURCE, mondo.SOURCE, fronius.SOURCE, demo.SOURCE, composite.SOURCE):
+for _kind in (
+    selectronic.SOURCE,
+    enphase.SOURCE,
+    mondo.SOURCE,
+    fronius.SOURCE,
+    demo.SOURCE,
+    composite.SOURCE,
+):
     register(_kind)

@@ -502,6 +502,10 @@ class FroniusOptionsFlow(OptionsFlow):
     _options: dict[str, Any]
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Start at the Fronius options (a step id of its own: the kinds share one translations file)."""
+        return await self.async_step_fronius_options(user_input)
+
+    async def async_step_fronius_options(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask what to change."""
         entry = self.config_entry
         errors: dict[str, str] = {}
@@ -520,7 +524,7 @@ class FroniusOptionsFlow(OptionsFlow):
                 if user_input[CONF_REGENERATE]:
                     data[CONF_API_KEY] = new_secret()
                     self._data = data
-                    return await self.async_step_secret()
+                    return await self.async_step_fronius_secret()
                 self._data = data
                 return self._finish()
         schema = vol.Schema(
@@ -535,17 +539,17 @@ class FroniusOptionsFlow(OptionsFlow):
         )
         suggested = {CONF_USERNAME: entry.data.get(CONF_USERNAME, "")}
         return self.async_show_form(
-            step_id="init",
+            step_id="fronius_options",
             data_schema=self.add_suggested_values_to_schema(schema, user_input or suggested),
             errors=errors,
         )
 
-    async def async_step_secret(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+    async def async_step_fronius_secret(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the new secret; the old one is refused from the moment this is saved."""
         if user_input is not None:
             return self._finish()
         return self.async_show_form(
-            step_id="secret",
+            step_id="fronius_secret",
             data_schema=EMPTY_SCHEMA,
             description_placeholders=_placeholders(self.hass, self._data),
         )
