@@ -12,6 +12,7 @@ from pathlib import Path
 import re
 import tomllib
 from typing import Any
+import weakref
 
 import yaml
 
@@ -427,18 +428,24 @@ def qualified(module: Module, node: ast.expr) -> str | None:
     return f"{base}.{rest}" if rest else base
 
 
+_CALLS: weakref.WeakKeyDictionary[ast.AST, tuple[ast.Call, ...]] = weakref.WeakKeyDictionary()
+_CLASSES: weakref.WeakKeyDictionary[ast.AST, tuple[ast.ClassDef, ...]] = weakref.WeakKeyDictionary()
+
+
 def walk_calls(tree: ast.AST) -> Iterator[ast.Call]:
-    """Yield every call in a tree."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Call):
-            yield node
+    """Yield every call in a tree (a subtree's calls are found once: the checks ask many times)."""
+    found = _CALLS.get(tree)
+    if found is None:
+        found = _CALLS[tree] = tuple(node for node in ast.walk(tree) if isinstance(node, ast.Call))
+    return iter(found)
 
 
 def classes(tree: ast.Module) -> Iterator[ast.ClassDef]:
     """Yield every class definition of a module."""
-    for node in ast.walk(tree):
-        if isinstance(node, ast.ClassDef):
-            yield node
+    found = _CLASSES.get(tree)
+    if found is None:
+        found = _CLASSES[tree] = tuple(node for node in ast.walk(tree) if isinstance(node, ast.ClassDef))
+    return iter(found)
 
 
 def base_names(cls: ast.ClassDef) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass
+import weakref
 
 from .core import Integration, Module, base_names, classes, methods
 
@@ -50,19 +51,28 @@ class Flow:
         return {module.rel for module, _ in self.parts}
 
 
+_FLOWS: weakref.WeakKeyDictionary[Integration, tuple[Flow, ...]] = weakref.WeakKeyDictionary()
+"""The flows of each integration parsed (several checks ask for them)."""
+
+
 def flows(integration: Integration) -> list[Flow]:
     """Return the integration's flow classes, each composed with its mixins, found across the package.
 
     A flow class that is itself a part of another flow of the same kind (a mixin deriving from
     ``ConfigFlow``) is checked as part of that one, not again on its own.
     """
+    cached = _FLOWS.get(integration)
+    if cached is not None:
+        return list(cached)
+    # Each module's classes, found once (walking every tree for every class made this quadratic).
+    defined = [(module, list(classes(module.tree))) for module in integration.modules.values()]
     by_name: dict[str, list[tuple[Module, ast.ClassDef]]] = {}
-    for module in integration.modules.values():
-        for cls in classes(module.tree):
+    for module, module_classes in defined:
+        for cls in module_classes:
             by_name.setdefault(cls.name, []).append((module, cls))
     found: list[Flow] = []
-    for module in integration.modules.values():
-        for cls in classes(module.tree):
+    for module, module_classes in defined:
+        for cls in module_classes:
             kind = flow_kind(cls)
             if kind is None:
                 continue
@@ -80,13 +90,13 @@ def flows(integration: Integration) -> list[Flow]:
             while grown:
                 grown = False
                 names = {part[1].name for part in parts}
-                for other_module in integration.modules.values():
-                    for other in classes(other_module.tree):
+                for other_module, other_classes in defined:
+                    for other in other_classes:
                         if names & set(base_names(other)) and all(other is not seen for _, seen in parts):
                             parts.append((other_module, other))
                             grown = True
             found.append(Flow(kind, tuple(parts)))
-    return [
+    result = [
         flow
         for flow in found
         if not any(
@@ -96,3 +106,5 @@ def flows(integration: Integration) -> list[Flow]:
             for other in found
         )
     ]
+    _FLOWS[integration] = tuple(result)
+    return result
