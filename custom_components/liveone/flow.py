@@ -15,13 +15,40 @@ from typing import Any
 
 from homeassistant.components.http import KEY_HASS_USER
 from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult, OptionsFlow
+from homeassistant.const import CONF_EMAIL, CONF_PASSWORD
 from homeassistant.core import callback
 from homeassistant.helpers.http import current_request
+from homeassistant.helpers.selector import TextSelector, TextSelectorConfig, TextSelectorType
 from homeassistant.util import dt as dt_util
+import voluptuous as vol
 
 from .const import CONF_OWNER, CONF_SITE_ID, CONF_TIMEZONE_OFFSET, CONF_VENDOR, DOMAIN, LOGGER
 from .registry import get_source, registered
 from .vendors.model import system_key
+
+# The sign-in form of a kind whose account is an email address and a password, and its reauth form.
+CREDENTIALS_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_EMAIL): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
+        ),
+        vol.Required(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+        ),
+    }
+)
+PASSWORD_SCHEMA = vol.Schema(
+    {
+        vol.Required(CONF_PASSWORD): TextSelector(
+            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
+        )
+    }
+)
+
+
+def email_account_key(email: str, password: str) -> tuple[str, str]:
+    """Return the key of an email-and-password account in its kind's AccountPool (email case ignored)."""
+    return (email.casefold(), password)
 
 
 def owner_data() -> dict[str, str]:

@@ -37,9 +37,6 @@ from homeassistant.helpers.selector import (
     SelectSelector,
     SelectSelectorConfig,
     SelectSelectorMode,
-    TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 from homeassistant.util import dt as dt_util
 import voluptuous as vol
@@ -49,7 +46,7 @@ from ..const import CONF_SITE_ID, DOMAIN, LOGGER
 from ..coordinator import LiveOneCoordinator, LiveOneData, PollingCoordinator
 from ..descriptions import LiveOneSensorEntityDescription
 from ..entity import device_identifier
-from ..flow import LiveOneFlowBase
+from ..flow import CREDENTIALS_SCHEMA, PASSWORD_SCHEMA, LiveOneFlowBase, email_account_key
 from ..http_session import async_get_session
 from ..registry import SourceKind
 from ..runtime import LiveOneConfigEntry
@@ -86,28 +83,6 @@ MONDO_API_URL = API_URL
 """Where Mondo is (tests point them at fake servers on 127.0.0.1)."""
 
 ACCOUNTS: Final[AccountPool[MondoAccount]] = AccountPool(VENDOR)
-
-CREDENTIALS_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_EMAIL): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
-        ),
-        vol.Required(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-        ),
-    }
-)
-PASSWORD_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-        )
-    }
-)
-
-
-def _account_key(email: str, password: str) -> tuple[str, str]:
-    return (email.casefold(), password)
 
 
 def new_account(hass: HomeAssistant, email: str, password: str) -> MondoAccount:
@@ -150,7 +125,7 @@ class MondoCoordinator(PollingCoordinator):
         """Share the account's client; resume the totals and the points from the store."""
         self._setup_state()
         email, password = self.config_entry.data[CONF_EMAIL], self.config_entry.data[CONF_PASSWORD]
-        key = _account_key(email, password)
+        key = email_account_key(email, password)
         self.account = ACCOUNTS.async_acquire(self.hass, key, lambda: new_account(self.hass, email, password))
         self.config_entry.async_on_unload(lambda: ACCOUNTS.async_release(self.hass, key))
         stored = await self.store.async_latest_reading(self.system_id)
@@ -417,7 +392,7 @@ class MondoFlow(LiveOneFlowBase):
 
     async def _async_mondo_login(self, email: str, password: str) -> dict[str, str]:
         """Log in (or reuse a logged-in account) and list its groups; return the form errors."""
-        account = ACCOUNTS.async_find(self.hass, _account_key(email, password)) or new_account(
+        account = ACCOUNTS.async_find(self.hass, email_account_key(email, password)) or new_account(
             self.hass, email, password
         )
         try:

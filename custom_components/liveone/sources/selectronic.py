@@ -22,15 +22,13 @@ from homeassistant.helpers.selector import (
     SelectSelectorConfig,
     SelectSelectorMode,
     TextSelector,
-    TextSelectorConfig,
-    TextSelectorType,
 )
 import voluptuous as vol
 
 from ..accounts import AccountPool
 from ..const import CONF_SITE_ID, LOGGER
 from ..coordinator import PollingCoordinator
-from ..flow import LiveOneFlowBase
+from ..flow import CREDENTIALS_SCHEMA, PASSWORD_SCHEMA, LiveOneFlowBase, email_account_key
 from ..http_session import async_get_session
 from ..registry import SourceKind
 from ..vendors.model import AuthError, Batch, VendorError
@@ -49,28 +47,6 @@ SELECTLIVE_BASE_URL = DEFAULT_BASE_URL
 """Where Select.Live is (tests point it at a fake server on 127.0.0.1)."""
 
 ACCOUNTS: Final[AccountPool[SelectLiveAccount]] = AccountPool(VENDOR)
-
-CREDENTIALS_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_EMAIL): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.EMAIL, autocomplete="username")
-        ),
-        vol.Required(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-        ),
-    }
-)
-PASSWORD_SCHEMA = vol.Schema(
-    {
-        vol.Required(CONF_PASSWORD): TextSelector(
-            TextSelectorConfig(type=TextSelectorType.PASSWORD, autocomplete="current-password")
-        )
-    }
-)
-
-
-def _account_key(email: str, password: str) -> tuple[str, str]:
-    return (email.casefold(), password)
 
 
 def new_account(hass: HomeAssistant, email: str, password: str) -> SelectLiveAccount:
@@ -93,7 +69,7 @@ class SelectronicCoordinator(PollingCoordinator):
     async def _async_prepare(self) -> None:
         """Use the account's shared client (one login for all of its systems)."""
         email, password = self.config_entry.data[CONF_EMAIL], self.config_entry.data[CONF_PASSWORD]
-        key = _account_key(email, password)
+        key = email_account_key(email, password)
         self.account = ACCOUNTS.async_acquire(self.hass, key, lambda: new_account(self.hass, email, password))
         self.config_entry.async_on_unload(lambda: ACCOUNTS.async_release(self.hass, key))
 
@@ -115,7 +91,7 @@ class SelectronicFlow(LiveOneFlowBase):
 
         Returns the form errors; empty when the account is ready.
         """
-        account = ACCOUNTS.async_find(self.hass, _account_key(email, password)) or new_account(
+        account = ACCOUNTS.async_find(self.hass, email_account_key(email, password)) or new_account(
             self.hass, email, password
         )
         try:
