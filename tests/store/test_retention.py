@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -182,3 +183,76 @@ def test_raw_floor_with_every_reading_gone(engine: Engine) -> None:
         empty = add_system(conn, site="empty")
         assert retention.raw_floor(conn, empty) is None
         assert rebuild(conn, empty, FIRST, FIRST, now=LATER) == (0, 0)
+
+
+async def test_every_delete_and_vacuum_step_is_followed_by_a_checkpoint(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The write-ahead log is copied back after each step, so no step's commit runs SQLite's own checkpoint."""
+    monkeypatch.setattr(retention, "VACUUM_STEP_PAGES", 10)  # several vacuum steps for this small file
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = await Store.async_open(url)
+    try:
+        system_id = await store.async_ensure_system(
+            SystemInfo(vendor_type="demo", vendor_site_id="x", display_name="x", timezone_offset_min=600)
+        )
+        await store.async_write_readings(system_id, _minute_readings(), received_time=LATER)
+        jobs: list[tuple[str, Any]] = []
+
+        async def transaction(func: Any, *args: Any) -> Any:
+            result = await store.async_transaction(func, *args)
+            jobs.append((func.__name__, result))
+            return result
+
+        today = FIRST + timedelta(days=DAYS)
+        result = await retention.async_purge(transaction, system_id, 1, today, step_seconds=1e-9)
+    finally:
+        await store.async_close()
+    names = [name for name, _ in jobs]
+    assert names[0] == "purge_cutoff"
+    work = names[1:]
+    assert work.count("delete_step") == result.steps > 1
+    assert work.count("vacuum_step") > 1  # the smallest vacuum steps: several of them
+    assert work[0::2] == [name for name in work if name != "checkpoint_step"]
+    assert set(work[1::2]) == {"checkpoint_step"}
+    # Each checkpoint copied the frames the step before it wrote.
+    assert all(frames > 0 for name, frames in jobs if name == "checkpoint_step")
+    assert sum(pages for name, pages in jobs if name == "vacuum_step") == result.pages_freed > 0
+
+
+def test_a_vacuum_step_hands_back_the_pages_asked_for(tmp_path: Path) -> None:
+    engine = new_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    with engine.begin() as conn:
+        system_id = add_system(conn)
+    write(engine, system_id, _minute_readings(2))
+    with engine.begin() as conn:
+        conn.execute(readings.delete())
+    with engine.begin() as conn:
+        free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
+        assert free > 30
+        # SQLite frees one page per step of the statement: all 25 asked for, not the first one only.
+        assert retention.vacuum_step(conn, 25) == 25
+        assert retention.vacuum_step(conn, free) == free - 25
+        assert retention.vacuum_step(conn, 10) == 0
+        assert int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0) == 0
+    engine.dispose()
+
+
+def test_checkpoint_step_only_acts_on_an_sqlite_log(store_url: str, tmp_path: Path) -> None:
+    engine = new_engine(store_url)
+    with engine.begin() as conn:
+        add_system(conn)
+    with engine.connect() as conn:
+        copied = retention.checkpoint_step(conn)
+    engine.dispose()
+    if not store_url.startswith("sqlite"):
+        assert copied == 0  # the server keeps its own log
+        return
+    assert copied > 0
+    # A file not in WAL mode has no log to copy.
+    plain = sa.create_engine(f"sqlite:///{tmp_path / 'plain.db'}")
+    with plain.begin() as conn:
+        conn.exec_driver_sql("CREATE TABLE t (x)")
+    with plain.connect() as conn:
+        assert retention.checkpoint_step(conn) == 0
+    plain.dispose()

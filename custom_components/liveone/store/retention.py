@@ -7,13 +7,15 @@ were computed from go. The purge is safe to run at any time, but only deletes re
 already have their daily row (it runs after the 00:05 job), so nothing is lost before it is
 aggregated.
 
-Small steps. Each step is its own short transaction on the store's worker, so a poll queued behind it
+Small steps. Each step is its own short job on the store's worker, so a poll queued behind it
 waits at most one step: a step deletes a range of rows through ``(system_id, inverter_time)`` and its
 size adapts to take about :data:`STEP_SECONDS`. On SQLite the freed pages are then handed back to the
-file system a few at a time (``PRAGMA incremental_vacuum``) when the file was made with incremental
-auto-vacuum (every file LiveOne creates is, see migrations.py); in an older file they stay free inside
-it and later writes reuse them, so it stops growing either way. PostgreSQL's autovacuum and InnoDB
-reuse the space themselves.
+file system in steps of the same kind (``PRAGMA incremental_vacuum``, sized to the same time) when the
+file was made with incremental auto-vacuum (every file LiveOne creates is, see migrations.py); in an
+older file they stay free inside it and later writes reuse them, so it stops growing either way. After
+each delete or vacuum step an SQLite store copies its write-ahead log back into the file as a step of
+its own: otherwise SQLite's automatic checkpoint would run inside the commit of every fourth step or
+so and double its time. PostgreSQL's autovacuum and InnoDB reuse the space themselves.
 
 What is lost with the readings: a rebuild (``liveone-store aggregate``, :func:`check_rebuild`) of a day
 whose readings are gone is refused, since its rows could no longer be recomputed; readings arriving
@@ -38,13 +40,15 @@ from .schema import readings, readings_agg_1d, readings_agg_5m
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
-STEP_SECONDS: Final = 0.05
+STEP_SECONDS: Final = 0.03
 """The time one purge step aims at (its transaction holds the store's worker that long)."""
 FIRST_STEP_ROWS: Final = 1000
 MIN_STEP_ROWS: Final = 100
 MAX_STEP_ROWS: Final = 50_000
-VACUUM_STEP_PAGES: Final = 2000
-"""Pages handed back to the file system per step (8 MiB of 4 KiB pages)."""
+VACUUM_STEP_PAGES: Final = 500
+"""Pages the first vacuum step hands back to the file system (2 MiB of 4 KiB pages); later steps adapt."""
+MIN_VACUUM_PAGES: Final = 50
+MAX_VACUUM_PAGES: Final = 20_000
 
 
 class PurgedRangeError(StoreError):
@@ -62,7 +66,7 @@ class PurgeResult:
     steps: int
     """Delete transactions used."""
     longest_step_s: float
-    """The longest one (s)."""
+    """The longest job the purge queued on the store's worker (s): a delete, vacuum or checkpoint step."""
     pages_freed: int = 0
     """SQLite pages handed back to the file system."""
 
@@ -110,13 +114,36 @@ def delete_step(conn: Connection, system_id: int, cutoff: int, rows: int) -> int
 
 
 def vacuum_step(conn: Connection, pages: int = VACUUM_STEP_PAGES) -> int:
-    """On an SQLite file with incremental auto-vacuum, hand up to ``pages`` free pages back; return how many."""
+    """On an SQLite file with incremental auto-vacuum, hand up to ``pages`` free pages back; return how many.
+
+    SQLite frees one page per step of the ``incremental_vacuum`` statement, so its rows (empty ones)
+    are read to the end: without that, a call frees a single page.
+    """
     if conn.dialect.name != "sqlite" or conn.exec_driver_sql("PRAGMA auto_vacuum").scalar() != 2:
         return 0
     before = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
     if before:
-        conn.exec_driver_sql(f"PRAGMA incremental_vacuum({int(pages)})")
+        cursor = conn.connection.cursor()  # the driver's own: SQLAlchemy would stop after one step
+        try:
+            cursor.execute(f"PRAGMA incremental_vacuum({int(pages)})")
+            cursor.fetchall()
+        finally:
+            cursor.close()
     return before - int(conn.exec_driver_sql("PRAGMA freelist_count").scalar() or 0)
+
+
+def checkpoint_step(conn: Connection) -> int:
+    """On an SQLite file in WAL mode, copy the log back into the file now; return the frames copied.
+
+    Run as a step of its own after each delete and vacuum step, so the log never reaches SQLite's
+    automatic checkpoint, which would otherwise run inside the commit of whichever step crosses it
+    (and double that step's time). Elsewhere it does nothing.
+    """
+    if conn.dialect.name != "sqlite":
+        return 0
+    row = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").first()
+    # (busy, frames in the log, frames copied); -1s when the file is not in WAL mode.
+    return max(0, int(row[2])) if row is not None else 0
 
 
 type Transaction = Callable[..., Awaitable[Any]]
@@ -136,27 +163,53 @@ async def async_purge(
     (:meth:`~custom_components.liveone.store.Store.async_transaction`); other work queued on the
     worker (polls) runs between the steps.
     """
-    cutoff: int | None = await transaction(purge_cutoff, system_id, keep_days, today)
+    longest = 0.0
+
+    async def step[T](func: Callable[..., T], *args: Any) -> T:
+        nonlocal longest
+        started = time.perf_counter()
+        result: T = await transaction(func, *args)
+        elapsed = time.perf_counter() - started
+        longest = max(longest, elapsed)
+        return result
+
+    cutoff: int | None = await step(purge_cutoff, system_id, keep_days, today)
     if cutoff is None:
         return PurgeResult(0, None, 0, 0.0)
-    rows, deleted, steps, longest = FIRST_STEP_ROWS, 0, 0, 0.0
+    rows, deleted, steps = FIRST_STEP_ROWS, 0, 0
     while True:
         started = time.perf_counter()
-        count: int = await transaction(delete_step, system_id, cutoff, rows)
+        count: int = await step(delete_step, system_id, cutoff, rows)
         elapsed = time.perf_counter() - started
+        await step(checkpoint_step)
         steps += 1
-        longest = max(longest, elapsed)
         deleted += count
         if count < rows:
             break
-        # Aim the next step at step_seconds, changing its size at most fourfold at a time.
-        scale = min(4.0, max(0.25, step_seconds / max(elapsed, 1e-6)))
-        rows = min(MAX_STEP_ROWS, max(MIN_STEP_ROWS, int(rows * scale)))
+        rows = _next_size(rows, elapsed, step_seconds, MIN_STEP_ROWS, MAX_STEP_ROWS)
     freed = 0
     if deleted:
-        while (pages := await transaction(vacuum_step)) > 0:
-            freed += pages
+        pages = VACUUM_STEP_PAGES
+        while True:
+            started = time.perf_counter()
+            handed: int = await step(vacuum_step, pages)
+            elapsed = time.perf_counter() - started
+            await step(checkpoint_step)
+            freed += handed
+            if handed < pages:
+                break
+            pages = _next_size(pages, elapsed, step_seconds, MIN_VACUUM_PAGES, MAX_VACUUM_PAGES)
     return PurgeResult(deleted, cutoff, steps, round(longest, 4), freed)
+
+
+def _next_size(size: int, elapsed: float, target: float, low: int, high: int) -> int:
+    """Return the size of the next step, aimed at ``target`` seconds from the last one's time.
+
+    At most twice the size (a step's cost per row varies by several times from one range to the next,
+    so a larger leap can overshoot), or down to a quarter.
+    """
+    scale = min(2.0, max(0.25, target / max(elapsed, 1e-6)))
+    return min(high, max(low, int(size * scale)))
 
 
 def raw_floor(conn: Connection, system_id: int) -> int | None:
