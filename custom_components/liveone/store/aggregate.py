@@ -138,6 +138,31 @@ _WINDOW_TOTALS_STMT: Final = (
     .order_by(_AGG.c.interval_end.desc())
     .limit(BASELINE_ROWS)
 )
+_WINDOW: Final = _WINDOW_TOTALS_STMT.subquery()
+_WINDOW_SUMMARY_STMT: Final = sa.select(
+    sa.func.count(),
+    sa.func.min(_WINDOW.c.interval_end),
+    *(sa.func.max(_WINDOW.c[column.name]) for column in _TOTAL_5M_COLUMNS),
+)
+"""The window's size, its first row, and each flow's highest total in it (computed by the database)."""
+_DAY_SUMMARY_STMT: Final = sa.select(
+    sa.func.count(),
+    sa.func.min(_AGG.c.interval_end),
+    *(sa.func.max(column) for column in _TOTAL_5M_COLUMNS),
+).where(
+    _AGG.c.system_id == _SID,
+    _AGG.c.interval_end < sa.bindparam("before"),
+    _AGG.c.interval_end >= sa.bindparam("since"),
+)
+"""The same over the day before ``before``: the window itself when that day has all its rows.
+
+One range of the index instead of a sub-select: the usual case (no gap in the last day) is cheaper."""
+_NEWEST_TOTALS_STMT: Final = (
+    sa.select(*_TOTAL_5M_COLUMNS)
+    .where(_AGG.c.system_id == _SID, _AGG.c.interval_end < sa.bindparam("before"))
+    .order_by(_AGG.c.interval_end.desc())
+    .limit(1)
+)
 _PREVIOUS_TOTAL_STMTS: Final = tuple(
     sa.select(column)
     .where(_AGG.c.system_id == _SID, _AGG.c.interval_end < sa.bindparam("before"), column.is_not(None))
@@ -242,7 +267,16 @@ class _Initial:
     :class:`_Baselines`, so each value is looked up once.
     """
 
-    __slots__ = ("_before", "_conn", "_looked_back", "_oldest", "_resolved", "_system_id", "_values")
+    __slots__ = (
+        "_before",
+        "_conn",
+        "_looked_back",
+        "_oldest",
+        "_resolved",
+        "_summarized",
+        "_system_id",
+        "_values",
+    )
 
     def __init__(self, conn: Connection, system_id: int, before: int) -> None:
         self._conn = conn
@@ -251,6 +285,7 @@ class _Initial:
         self._values: list[float | None] = [None] * _NFLOWS
         self._resolved = [False] * _NFLOWS
         self._looked_back = False
+        self._summarized = False
         self._oldest: int | None = None  # the first row replayed, when rows before it may exist
 
     def value(self, flow: int) -> float | None:
@@ -260,6 +295,11 @@ class _Initial:
         return self._values[flow]
 
     def _look_back(self, flow: int) -> None:
+        if not self._summarized:
+            self._summarized = True
+            self._rising()
+            if self._resolved[flow]:
+                return
         if not self._looked_back:
             # One query through the index: the window's rows, replayed in time order.
             self._looked_back = True
@@ -294,6 +334,46 @@ class _Initial:
         assert self._oldest is not None
         self._values[flow] = self._lookup(flow, self._oldest)
         self._resolved[flow] = True
+
+    def _rising(self) -> None:
+        """Resolve each flow whose newest total is its highest (the others are left to the replay).
+
+        The replay's baseline is always a total it has seen (one in the window, or the one before it),
+        and a total at or above the baseline becomes the baseline. So when the row just before
+        ``before`` holds the highest total of the window, and one at or above the total before the
+        window, the replay ends at that total whatever happened in between. A counter that only
+        rises (nearly every flow of every system, nearly always) is resolved this way by two short
+        queries that the database answers from the index, instead of a day of rows replayed here,
+        so a write costs the same however long the system's history. Flows that dipped are replayed
+        by :meth:`_look_back`.
+        """
+        params = {"sid": self._system_id, "before": self._before}
+        summary = self._conn.execute(
+            _DAY_SUMMARY_STMT, {**params, "since": self._before - BASELINE_ROWS * INTERVAL}
+        ).one()
+        if summary[0] != BASELINE_ROWS:  # a gap, or a shorter history: the window reaches further back
+            summary = self._conn.execute(_WINDOW_SUMMARY_STMT, params).one()
+        count = int(summary[0])
+        if not count:
+            return  # no row at all: the replay decides (quickly)
+        newest = self._conn.execute(_NEWEST_TOTALS_STMT, params).one()
+        seeds: Any = None
+        if count == BASELINE_ROWS:
+            seeds = self._conn.execute(
+                _PREVIOUS_TOTALS_STMT, {"sid": self._system_id, "before": int(summary[1])}
+            ).first()
+        for index in range(_NFLOWS):
+            last, top = newest[index], summary[2 + index]
+            if last is None or top is None or last < top:
+                continue
+            if seeds is not None:
+                seed = seeds[index]
+                if seed is None:
+                    seed = self._lookup(index, int(summary[1]))
+                if seed is not None and last < seed:
+                    continue
+            self._values[index] = last
+            self._resolved[index] = True
 
     def _lookup(self, flow: int, before: int) -> float | None:
         """Return the flow's latest total in the rows before ``before`` (however far back)."""
