@@ -57,8 +57,9 @@ async def test_database_error_is_one_short_line_with_the_details_at_debug(
 async def test_value_the_driver_refuses_is_a_store_error(store_url: str, backend: str) -> None:
     store = await Store.async_open(store_url)
     # SQLite cannot bind an integer beyond 64 bits (OverflowError); psycopg2 refuses a NUL character
-    # in a string (ValueError). Neither is an SQLAlchemy error, and neither may escape as itself.
-    value: object = 2**70 if backend == "sqlite" else "a\x00b"
+    # in a string (ValueError); mysqlclient cannot encode a lone surrogate (UnicodeEncodeError, a
+    # ValueError; MariaDB itself takes a NUL). None is an SQLAlchemy error, and none may escape as itself.
+    value: object = {"sqlite": 2**70, "postgresql": "a\x00b", "mariadb": "a\ud800b"}[backend]
     try:
         with pytest.raises(StoreError) as raised:
             await store.async_transaction(lambda conn: conn.execute(sa.text("SELECT :x"), {"x": value}).all())
