@@ -336,7 +336,7 @@ def _plain_statement(
 def _warm_history(
     big: Path, template: Path, span: tuple[int, int], interval: str, reps: int
 ) -> tuple[list[float], list[float], list[float]]:
-    """Warm history answers, interleaved: on the big store, on the one-system template, and plain sqlite3.
+    """Warm history answers, interleaved in turn: on the big store, on the one-system template, plain sqlite3.
 
     The three ask for the same system's same rows (the template's system 1 holds exactly the big
     store's system 1). The plain figure runs the answer's own SQL with ``sqlite3`` and ``fetchall``
@@ -352,19 +352,20 @@ def _warm_history(
             sql, params = _plain_statement(conn, interval, 1, start, end)  # both on the grid
             raw = sqlite3.connect(big)
             try:
+                runs: tuple[Callable[[], Any], ...] = (
+                    lambda: history.history(conn, system, start=start, end=end, interval=interval),
+                    lambda: history.history(small, system, start=start, end=end, interval=interval),
+                    lambda: raw.execute(sql, params).fetchall(),
+                )
                 for rep in range(reps + 1):
-                    started = time.perf_counter()
-                    history.history(conn, system, start=start, end=end, interval=interval)
-                    middle = time.perf_counter()
-                    history.history(small, system, start=start, end=end, interval=interval)
-                    third = time.perf_counter()
-                    rows = raw.execute(sql, params).fetchall()
-                    stop = time.perf_counter()
-                    assert rows
-                    if rep:  # the first of each warms the caches
-                        times[0].append(middle - started)
-                        times[1].append(third - middle)
-                        times[2].append(stop - third)
+                    # Each rep starts with another of the three, so none always runs first (or last).
+                    for which in (rep % 3, (rep + 1) % 3, (rep + 2) % 3):
+                        started = time.perf_counter()
+                        answer = runs[which]()
+                        elapsed = time.perf_counter() - started
+                        assert answer
+                        if rep:  # the first of each warms the caches
+                            times[which].append(elapsed)
             finally:
                 raw.close()
     finally:

@@ -648,9 +648,9 @@ def test_history_queries_use_the_indexes(
                     plan = _plan(conn, statement, parameters)
                     plans.append(statement)
                     index = (
-                        "readings_agg_1d_system_day_idx"
+                        "readings_agg_1d_history_idx"
                         if interval == "1d"
-                        else "readings_agg_5m_history_idx"  # the covering index, table untouched
+                        else "readings_agg_5m_history_idx"  # the covering indexes, tables untouched
                     )
                     if engine.dialect.name == "postgresql":
                         # PostgreSQL's planner picks among the table's indexes by its statistics (on

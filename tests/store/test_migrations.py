@@ -88,30 +88,42 @@ def test_newer_database_is_refused(store_url: str) -> None:
     engine.dispose()
 
 
-def test_file_without_the_history_index_gets_it_and_keeps_its_rows(store_url: str) -> None:
-    """A current-version file made before the history index existed gains it at the next start."""
-    from custom_components.liveone.store.schema import HISTORY_5M_COLUMNS, HISTORY_INDEX
+def test_file_without_the_history_indexes_gets_them_and_keeps_its_rows(store_url: str) -> None:
+    """A current-version file made before the history indexes existed gains them at the next start."""
+    from custom_components.liveone.store.schema import (
+        HISTORY_1D_COLUMNS,
+        HISTORY_1D_INDEX,
+        HISTORY_5M_COLUMNS,
+        HISTORY_INDEX,
+    )
 
+    indexes = (
+        ("readings_agg_5m", HISTORY_INDEX, HISTORY_5M_COLUMNS),
+        ("readings_agg_1d", HISTORY_1D_INDEX, HISTORY_1D_COLUMNS),
+    )
     engine = create_engine(store_url)
     migrate(engine)
     with engine.begin() as conn:
-        conn.execute(
-            sa.text(
-                f"DROP INDEX {HISTORY_INDEX}"
-                + (" ON readings_agg_5m" if conn.dialect.name in {"mysql", "mariadb"} else "")
+        for table, name, _ in indexes:
+            conn.execute(
+                sa.text(
+                    f"DROP INDEX {name}"
+                    + (f" ON {table}" if conn.dialect.name in {"mysql", "mariadb"} else "")
+                )
             )
-        )
         conn.execute(
             metadata.tables["readings_agg_5m"].insert(),
             [{"system_id": 1, "interval_end": 1755404100 + 300 * i, "solar_w_avg": i} for i in range(20)],
         )
-    assert HISTORY_INDEX not in {i["name"] for i in sa.inspect(engine).get_indexes("readings_agg_5m")}
+    for table, name, _ in indexes:
+        assert name not in {i["name"] for i in sa.inspect(engine).get_indexes(table)}
     engine.dispose()
 
     engine = create_engine(store_url)
     assert migrate(engine) == SCHEMA_VERSION
-    (index,) = [i for i in sa.inspect(engine).get_indexes("readings_agg_5m") if i["name"] == HISTORY_INDEX]
-    assert tuple(index["column_names"]) == HISTORY_5M_COLUMNS
+    for table, name, columns in indexes:
+        (index,) = [i for i in sa.inspect(engine).get_indexes(table) if i["name"] == name]
+        assert tuple(index["column_names"]) == columns
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT count(*), sum(solar_w_avg) FROM readings_agg_5m")).one() == (
             20,

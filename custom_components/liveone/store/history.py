@@ -29,8 +29,8 @@ A slot without data is ``null``; a 30-minute energy is the sum of the 5-minute e
 
 Queries. One statement per answer, through ``readings_agg_5m_history_idx`` (5m, 30m: a covering
 index, so the table itself is not read and one system's rows are side by side in the index's pages
-however many systems share the store) or ``readings_agg_1d_system_day_idx`` (1d); the raw ``readings``
-table is never read. The roll-up to
+however many systems share the store) or ``readings_agg_1d_history_idx`` (1d, covering in the same
+way); the raw ``readings`` table is never read. The roll-up to
 30 minutes is done by the database (``GROUP BY`` the slot, :func:`.dialect.bucket_end`), which returns
 one row per slot instead of six: fetching values is most of a query's cost. Averages come back as sum
 and count and are divided and rounded here, so each matches the mean of the 5-minute averages exactly;

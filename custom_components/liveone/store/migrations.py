@@ -119,9 +119,9 @@ def _incremental_vacuum_when_new(engine: Engine) -> None:
 def _create_missing_indexes(conn: Connection) -> None:
     """Create the current schema's indexes an existing file lacks (added without a version bump).
 
-    The history index on ``readings_agg_5m`` (:data:`~.schema.HISTORY_INDEX`) came this way: building
-    it reads the table once (seconds for a store of many system-years), at the first start after the
-    upgrade.
+    The history indexes on ``readings_agg_5m`` and ``readings_agg_1d`` (:data:`~.schema.HISTORY_INDEX`,
+    :data:`~.schema.HISTORY_1D_INDEX`) came this way: building one reads its table once (seconds for a
+    store of many system-years), at the first start after the upgrade.
     """
     inspector = sa.inspect(conn)
     for table in metadata.sorted_tables:

@@ -65,6 +65,17 @@ HISTORY_5M_COLUMNS = (
     "sample_count",
 )
 """The covering index of the history answers on ``readings_agg_5m``: its key, then every column read."""
+HISTORY_1D_INDEX = "readings_agg_1d_history_idx"
+HISTORY_1D_COLUMNS = (
+    "system_id",
+    "day",
+    *(energy for energy, _ in DAILY_ENERGY_COLUMNS.values()),
+    *(f"{name}_w_{stat}" for name in POWER_STATS for stat in ("min", "avg", "max")),
+    "battery_soc_min",
+    "battery_soc_max",
+    "battery_soc_end",
+)
+"""The same for the daily answers on ``readings_agg_1d`` (a system's days, one per row, side by side)."""
 
 
 def _id() -> sa.Column[int]:
@@ -212,6 +223,11 @@ def build_metadata(version: int = SCHEMA_VERSION) -> sa.MetaData:
     sa.Index("readings_agg_1d_system_day_idx", daily.c.system_id, daily.c.day, unique=True)
     sa.Index("readings_agg_1d_system_id_idx", daily.c.system_id)
     sa.Index("readings_agg_1d_day_idx", daily.c.day)
+    if version >= 2:
+        # Like the 5-minute history index: in a store many systems fill, one system's days lie a row
+        # per page apart (the daily job writes every system's day together); this index holds them
+        # side by side with every column the daily answer reads.
+        sa.Index(HISTORY_1D_INDEX, *(daily.c[name] for name in HISTORY_1D_COLUMNS))
 
     polling = sa.Table(
         "polling_status",
