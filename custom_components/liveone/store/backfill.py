@@ -51,7 +51,7 @@ from .aggregate import (
 )
 from .dialect import upsert
 from .schema import DAILY_ENERGY_COLUMNS, POWER_STATS, readings_agg_1d, readings_agg_5m
-from .writer import WriteResult, _insert_readings, new_rows
+from .writer import ROW_TIME, WriteResult, _insert_readings, new_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -183,7 +183,7 @@ def write_backfill(
         return WriteResult(0, (), (), problems)
     _insert_readings(conn, rows)
 
-    targets = sorted({interval_end_of(row["inverter_time"]) for row in rows})
+    targets = sorted({interval_end_of(row[ROW_TIME]) for row in rows})
     lo, hi = targets[0], targets[-1]
     walk_start = day_bounds(local_day(lo, offset), offset)[0]  # exclusive: the day's first end is +300
     params = {"sid": system_id, "after": walk_start - INTERVAL - MAX_SEGMENT, "until": hi}
