@@ -349,6 +349,7 @@ def check_readings(readings: Iterable[Reading], received_time: float) -> Checked
 
 
 _FIELD_VALUES: Final = attrgetter(*READING_FIELDS)
+_FIELD_GETTERS: Final = tuple(map(attrgetter, READING_FIELDS))
 _NUMBER_TYPES: Final = frozenset({int, float})
 _NONE_TYPE: Final = type(None)
 
@@ -486,26 +487,26 @@ def _check_batch(readings: Sequence[Reading], received_time: float) -> CheckedCo
     """Check a batch column by column (:func:`check_columns`)."""
     if not readings:
         return CheckedColumns((), [])
-    rows: Sequence[tuple[Any, ...]] = list(map(_FIELD_VALUES, readings))
-    times: Sequence[Any] = [row[0] for row in rows]
+    times: Sequence[Any] = list(map(_FIELD_GETTERS[0], readings))
     latest = received_time + MAX_AHEAD_SECONDS
     noted: list[tuple[int, int, str]] = []
-    index: Sequence[int] | None = None  # the rows kept, when some are refused
+    index: Sequence[int] | None = None  # the readings kept, when some are refused
     if not (set(map(type, times)) == {int} and min(times) >= MIN_INVERTER_TIME and max(times) <= latest):
-        kept_rows: list[int] = []
+        kept: list[int] = []
         for row, when in enumerate(times):
             refused = time_problem(when, received_time)
             if refused is None:
-                kept_rows.append(row)
+                kept.append(row)
             else:
                 noted.append((row, -1, f"reading refused: {refused}"))
-        if len(kept_rows) < len(rows):
-            index = kept_rows
-            rows = [rows[row] for row in kept_rows]
-            if not rows:
+        if len(kept) < len(readings):
+            index = kept
+            readings = [readings[row] for row in kept]
+            if not readings:
                 return CheckedColumns((), [text for _, _, text in noted])
-        times = [when if type(when) is int else int(when) for when in (row[0] for row in rows)]
-    columns = list(zip(*rows, strict=True))
+        times = [when if type(when) is int else int(when) for when in map(_FIELD_GETTERS[0], readings)]
+    # A column at a time (no tuple per reading): one getter pass per field.
+    columns: list[Sequence[Any]] = [times, *(list(map(getter, readings)) for getter in _FIELD_GETTERS[1:])]
     dropped: list[tuple[int, int, str]] = []
     checked: list[Sequence[Any]] = [times]
     checked.extend(
