@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from itertools import repeat
 import logging
-from operator import eq, itemgetter, sub
+from operator import eq, sub
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -60,7 +60,7 @@ INSERT_COLUMNS: Final = tuple(column.name for column in readings_table.columns i
 """The columns of a row :func:`new_rows` returns, in order."""
 ROW_TIME: Final = INSERT_COLUMNS.index("inverter_time")
 """Where a row of :func:`new_rows` holds its ``inverter_time``."""
-_insert_readings_sql: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
+_insert_readings_sql: dict[tuple[str, str], tuple[str, bool]] = {}
 _STATUS_STMT: Final = (
     sa.select(
         polling_status.c.id,
@@ -81,8 +81,8 @@ def _insert_readings(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     """Insert ``readings`` rows (tuples in :data:`INSERT_COLUMNS` order) with one ``executemany`` of the driver.
 
     The statement is compiled once per dialect (in its own parameter style); the rows go to the
-    driver as they are when its placeholders follow the columns' order (re-ordered otherwise), or as
-    dicts for a named parameter style. SQLAlchemy's per-row parameter processing, which the columns'
+    driver as they are (its placeholders follow the columns' order), or as dicts for a named
+    parameter style. SQLAlchemy's per-row parameter processing, which the columns'
     types do not need, cost more than the insert itself.
     """
     dialect = conn.dialect
@@ -90,15 +90,14 @@ def _insert_readings(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
     found = _insert_readings_sql.get(key)
     if found is None:
         compiled = _INSERT_READINGS_STMT.compile(dialect=dialect, column_keys=list(INSERT_COLUMNS))
-        order = tuple(compiled.positiontup or ()) if dialect.positional else None
-        found = _insert_readings_sql[key] = (str(compiled), order)
-    sql, order = found
-    if order is None:
-        conn.exec_driver_sql(sql, [dict(zip(INSERT_COLUMNS, row, strict=True)) for row in rows])
-    elif order == INSERT_COLUMNS:
+        # An INSERT's placeholders follow the table's column order, which INSERT_COLUMNS is.
+        assert not dialect.positional or tuple(compiled.positiontup or ()) == INSERT_COLUMNS
+        found = _insert_readings_sql[key] = (str(compiled), dialect.positional)
+    sql, positional = found
+    if positional:
         conn.exec_driver_sql(sql, list(rows))
     else:
-        conn.exec_driver_sql(sql, list(map(itemgetter(*map(INSERT_COLUMNS.index, order)), rows)))
+        conn.exec_driver_sql(sql, [dict(zip(INSERT_COLUMNS, row, strict=True)) for row in rows])
 
 
 def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set[int]:
