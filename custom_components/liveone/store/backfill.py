@@ -216,9 +216,7 @@ def _executemany(
     sql, order = found
     if order is None:
         conn.exec_driver_sql(sql, [dict(zip(keys, row, strict=True)) for row in rows])
-    elif order == tuple(range(len(keys))):
-        conn.exec_driver_sql(sql, rows)
-    else:
+    else:  # the placeholders' order (the table's, for an INSERT's values)
         conn.exec_driver_sql(sql, list(map(itemgetter(*order), rows)))
 
 
