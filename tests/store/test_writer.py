@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+import math
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from custom_components.liveone.store import writer
 from custom_components.liveone.store.schema import polling_status, readings, sessions
-from custom_components.liveone.vendors.model import Reading
+from custom_components.liveone.vendors.model import COLUMNS_FROM, Reading, check_readings
 
-from .conftest import DAY, MIDNIGHT, write
+from .conftest import DAY, LATER, MIDNIGHT, write
 
 
 def test_readings_are_stored_normalised_with_their_delay(engine: Engine, system_id: int) -> None:
@@ -159,3 +162,36 @@ def test_record_poll_survives_a_clock_jump(engine: Engine, system_id: int) -> No
     with engine.connect() as conn:
         durations = conn.execute(sa.select(sessions.c.duration_ms).order_by(sessions.c.id)).scalars().all()
     assert durations == [writer.MAX_DURATION_MS, 0]
+
+
+def test_a_batch_is_checked_and_stored_column_by_column(engine: Engine, system_id: int) -> None:
+    """A backfill-sized batch: repeats (first kept), disorder, stored times, refusals and drops."""
+    base = MIDNIGHT + 60
+    write(engine, system_id, [Reading(inverter_time=base + 120, solar_w=5)])  # already stored
+    batch = [
+        Reading(inverter_time=base + 60 * n, solar_w=100 + n, battery_soc=50.0, load_kwh_total=1.5 + n / 1000)
+        for n in range(COLUMNS_FROM + 2)
+    ]
+    batch[3] = replace(batch[3], solar_w=math.nan)  # dropped, the rest of the reading kept
+    batch.reverse()  # newest first
+    batch.insert(2, replace(batch[5], solar_w=999))  # a repeat: the first of them is kept
+    batch.append(Reading(inverter_time=base * 1000, solar_w=1))  # milliseconds: refused
+    expected = check_readings(batch, LATER)
+    result = write(engine, system_id, batch)
+    assert result.problems == tuple(expected.problems)
+    assert len(result.problems) == 2
+    with engine.connect() as conn:
+        stored = conn.execute(
+            sa.select(readings.c.inverter_time, readings.c.solar_w, readings.c.delay_seconds).order_by(
+                readings.c.inverter_time
+            )
+        ).all()
+    first: dict[int, Reading] = {}
+    for reading in expected.readings:
+        first.setdefault(reading.inverter_time, reading)
+    first[base + 120] = Reading(inverter_time=base + 120, solar_w=5)  # left as it was
+    assert [tuple(row) for row in stored] == [(t, first[t].solar_w, LATER - t) for t in sorted(first)]
+    assert result.rows_written == len(first) - 1
+
+    refused = write(engine, system_id, [Reading(inverter_time=base * 1000 + n) for n in range(COLUMNS_FROM)])
+    assert (refused.rows_written, len(refused.problems)) == (0, COLUMNS_FROM)

@@ -25,7 +25,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
+from functools import reduce
+from itertools import compress, repeat
 import logging
+from operator import add, is_not, itemgetter
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,20 +41,22 @@ from .aggregate import (
     _ENERGY_5M,
     _NFLOWS,
     _SAMPLES_STMT,
+    _SOC as _SAMPLE_SOC,
+    _TOTAL0 as _SAMPLE_TOTAL0,
+    _TOTAL_5M,
     _TOTAL_5M_COLUMNS,
     INTERVAL,
     MAX_SEGMENT,
     _Baselines,
     _energies,
     _group,
-    _interval_row,
     day_bounds,
     interval_end_of,
     local_day,
 )
 from .dialect import upsert
 from .schema import DAILY_ENERGY_COLUMNS, POWER_STATS, readings_agg_1d, readings_agg_5m
-from .writer import WriteResult, _insert_readings, new_rows
+from .writer import ROW_TIME, WriteResult, _insert_readings, new_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
@@ -89,23 +94,29 @@ _AFTER_STMT: Final = (
 )
 _UPDATE_STMT: Final = _AGG.update().where(_AGG.c.id == sa.bindparam("row_id"))
 _DAILY_KEY: Final = ("system_id", "day")
+_POWER_SAMPLE_COLUMNS: Final = tuple(aggregate._POWER_INDEX[name] for name in POWER_STATS)
+
+
+_E0: Final = 0
+_T0: Final = _NFLOWS
+_P0: Final = 2 * _NFLOWS
+_R_SOC: Final = _P0 + 3 * len(POWER_STATS)
+_R_COUNT: Final = _R_SOC + 1
+"""A day's record of one 5-minute row: energies (unrounded), totals, power min/avg/max, SOC, count."""
+
+
+def _present(values: Sequence[Any]) -> list[Any]:
+    """Return the values that are not ``None``, in order."""
+    return list(compress(values, map(is_not, values, repeat(None))))
 
 
 class _Day:
-    """One local day's running sums over its 5-minute rows, in time order (as ``_day_values``)."""
+    """One local day's 5-minute rows, in time order, to compute its daily row from (as ``_day_values``)."""
 
-    __slots__ = ("avgs", "found", "maxes", "mins", "rows", "samples", "socs", "sums", "totals", "whole")
+    __slots__ = ("records", "whole")
 
     def __init__(self) -> None:
-        self.sums = [0.0] * _NFLOWS
-        self.found = [False] * _NFLOWS
-        self.totals: list[list[Any]] = [[] for _ in range(_NFLOWS)]
-        self.mins: list[list[Any]] = [[] for _ in POWER_STATS]
-        self.avgs: list[list[Any]] = [[] for _ in POWER_STATS]
-        self.maxes: list[list[Any]] = [[] for _ in POWER_STATS]
-        self.socs: list[Any] = []
-        self.rows = 0
-        self.samples = 0
+        self.records: list[tuple[Any, ...]] = []
         self.whole = True
         """Every row of the day had readings (a vendor's row sends the day to aggregate.py)."""
 
@@ -117,44 +128,96 @@ class _Day:
         soc: Any,
         count: Any,
     ) -> None:
-        for flow, energy in enumerate(energies):
-            if energy is not None:
-                self.sums[flow] += energy
-                self.found[flow] = True
-            self.totals[flow].append(totals[flow])
-        for index in range(len(POWER_STATS)):
-            low, mean, high = powers[3 * index : 3 * index + 3]
-            if low is not None:
-                self.mins[index].append(low)
-            if mean is not None:
-                self.avgs[index].append(mean)
-            if high is not None:
-                self.maxes[index].append(high)
-        if soc is not None:
-            self.socs.append(soc)
-        self.rows += 1
-        self.samples += count or 0
+        self.records.append((*energies, *totals, *powers, soc, count))
 
     def values(self) -> dict[str, Any]:
+        columns = list(zip(*self.records, strict=True))
         values: dict[str, Any] = {}
         for flow, name in enumerate(ENERGY_FLOWS):
             day_column, alltime_column = DAILY_ENERGY_COLUMNS[name]
-            values[day_column] = round_opt(self.sums[flow] / 1000, 3) if self.found[flow] else None
-            values[alltime_column] = round_opt(aggregate._last(self.totals[flow]), 3)
+            energies = _present(columns[_E0 + flow])
+            # Added one by one in time order, as _day_values does (sum() would compensate).
+            values[day_column] = round_opt(reduce(add, energies, 0.0) / 1000, 3) if energies else None
+            values[alltime_column] = round_opt(aggregate._last(columns[_T0 + flow]), 3)
         for index, name in enumerate(POWER_STATS):
-            mins, avgs, maxes = self.mins[index], self.avgs[index], self.maxes[index]
+            mins, avgs, maxes = (_present(columns[_P0 + 3 * index + stat]) for stat in range(3))
             values[f"{name}_w_min"] = min(mins) if mins else None
             values[f"{name}_w_avg"] = round_int(sum(avgs) / len(avgs)) if avgs else None
             values[f"{name}_w_max"] = max(maxes) if maxes else None
-        socs = self.socs
+        socs = _present(columns[_R_SOC])
         values["battery_soc_min"] = round_opt(min(socs), 1) if socs else None
         values["battery_soc_avg"] = round_opt(sum(socs) / len(socs), 1) if socs else None
         values["battery_soc_max"] = round_opt(max(socs), 1) if socs else None
         values["battery_soc_end"] = round_opt(socs[-1], 1) if socs else None
-        values["interval_count"] = self.rows
-        values["sample_count"] = self.samples
+        values["interval_count"] = len(self.records)
+        values["sample_count"] = sum(count or 0 for count in columns[_R_COUNT])
         values["version"] = 1
         return values
+
+
+def _last_of(column: Sequence[Any], first: int, stop: int) -> Any:
+    """Return the last non-``None`` value of ``column[first:stop]`` (``stop > first``), or ``None``."""
+    value = column[stop - 1]
+    return value if value is not None else aggregate._last(column[first:stop])
+
+
+def _interval_values(
+    columns: Sequence[Sequence[Any]], first: int, stop: int
+) -> tuple[list[Any], Any, list[Any]]:
+    """Return one interval's power min/avg/max, last SOC and last totals, as ``aggregate._interval_row``.
+
+    ``columns`` are the span's readings column by column (``_SAMPLE_COLUMNS``); the interval holds
+    ``first:stop``. The same figures over the same values in the same order, without a dict per row.
+    """
+    powers: list[Any] = []
+    for index in _POWER_SAMPLE_COLUMNS:
+        values = columns[index][first:stop]
+        if None in values:
+            values = _present(values)
+        if values:
+            powers += (min(values), round_int(sum(values) / len(values)), max(values))
+        else:
+            powers += (None, None, None)
+    totals = [_last_of(columns[_SAMPLE_TOTAL0 + flow], first, stop) for flow in range(_NFLOWS)]
+    return powers, _last_of(columns[_SAMPLE_SOC], first, stop), totals
+
+
+_ROW_KEYS: Final = (
+    *_POWER_COLUMNS,
+    "battery_soc_last",
+    *_TOTAL_5M,
+    "sample_count",
+    *_ENERGY_5M,
+    "created_at",
+)
+"""The values of a 5-minute row the walk writes, in order; inserts add system_id and interval_end."""
+_INSERT_KEYS: Final = (*_ROW_KEYS, "system_id", "interval_end")
+_UPDATE_KEYS: Final = (*_ROW_KEYS, "row_id")
+_driver_sql: dict[tuple[str, str, str], tuple[str, tuple[int, ...] | None]] = {}
+
+
+def _executemany(
+    conn: Connection, statement: Any, keys: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Run ``statement`` for ``rows`` (tuples of ``keys``) with one ``executemany`` of the driver.
+
+    Compiled once per dialect, as ``writer._insert_readings`` does: SQLAlchemy's per-row parameter
+    processing cost more than the statement (the SQLite REAL columns' float conversion it skips is the
+    column affinity's own).
+    """
+    dialect = conn.dialect
+    cache_key = (keys[-1], dialect.name, dialect.paramstyle)
+    found = _driver_sql.get(cache_key)
+    if found is None:
+        columns = [key for key in keys if key != "row_id"]
+        compiled = statement.compile(dialect=dialect, column_keys=columns, for_executemany=True)
+        order = tuple(map(keys.index, compiled.positiontup)) if dialect.positional else None
+        found = _driver_sql[cache_key] = (str(compiled), order)
+    sql, order = found
+    if order is None:
+        conn.exec_driver_sql(sql, [dict(zip(keys, row, strict=True)) for row in rows])
+    else:  # the placeholders' order (the table's, for an INSERT's values)
+        conn.exec_driver_sql(sql, list(map(itemgetter(*order), rows)))
 
 
 def write_backfill(
@@ -183,7 +246,7 @@ def write_backfill(
         return WriteResult(0, (), (), problems)
     _insert_readings(conn, rows)
 
-    targets = sorted({interval_end_of(row["inverter_time"]) for row in rows})
+    targets = sorted({interval_end_of(row[ROW_TIME]) for row in rows})
     lo, hi = targets[0], targets[-1]
     walk_start = day_bounds(local_day(lo, offset), offset)[0]  # exclusive: the day's first end is +300
     params = {"sid": system_id, "after": walk_start - INTERVAL - MAX_SEGMENT, "until": hi}
@@ -192,16 +255,20 @@ def write_backfill(
     stored = {int(row[_S_END]): row for row in conn.execute(_STORED_STMT, {**params, "after": walk_start})}
     order = sorted(stored.keys() | groups.keys())
 
+    columns = list(zip(*samples, strict=True)) if samples else []
     baselines = _Baselines(conn, system_id, walk_start + 1)  # after the new totals
     previous = baselines.twin()  # after the stored totals: what the rows after the batch were computed with
     days: dict[date, _Day] = {}
-    updates: list[dict[str, Any]] = []
-    inserts: list[dict[str, Any]] = []
+    day_end = walk_start  # the current day's last interval end
+    day = _Day()
+    updates: list[tuple[Any, ...]] = []
+    inserts: list[tuple[Any, ...]] = []
     written: list[int] = []
     for end in order:
-        day = days.get(local_day(end, offset))
-        if day is None:
-            day = days[local_day(end, offset)] = _Day()
+        if end > day_end:
+            local = local_day(end, offset)
+            day_end = day_bounds(local, offset)[1]
+            day = days[local] = _Day()
         span = groups.get(end)
         existing = stored.get(end)
         if span is None:
@@ -215,31 +282,25 @@ def write_backfill(
             day.whole = False
             continue
         first, stop = span
-        group = samples[first:stop]
-        row, totals = _interval_row(group)
-        energies = _energies(totals, baselines, group, samples[first - 1] if first else None, None)
+        powers, soc, totals = _interval_values(columns, first, stop)
+        energies = _energies(
+            totals, baselines, samples[first:stop], samples[first - 1] if first else None, None
+        )
         if existing is not None:
             previous.advance(existing[_S_TOTAL0 : _S_TOTAL0 + _NFLOWS])
-        day.add(
-            energies, totals, [row[column] for column in _POWER_COLUMNS], row["battery_soc_last"], len(group)
-        )
+        day.add(energies, totals, powers, soc, stop - first)
         if end < lo:
             continue  # before the batch: held for the day's sums only, unchanged
-        for key, energy in zip(_ENERGY_5M, energies, strict=True):
-            row[key] = round_int(energy)
-        row["created_at"] = stamp
+        row = (*powers, soc, *totals, stop - first, *map(round_int, energies), stamp)
         if existing is None:
-            row["system_id"] = system_id
-            row["interval_end"] = end
-            inserts.append(row)
+            inserts.append((*row, system_id, end))
         else:
-            row["row_id"] = existing[_S_ID]
-            updates.append(row)
+            updates.append((*row, existing[_S_ID]))
         written.append(end)
     if updates:
-        conn.execute(_UPDATE_STMT, updates)
+        _executemany(conn, _UPDATE_STMT, _UPDATE_KEYS, updates)
     if inserts:
-        conn.execute(_AGG.insert(), inserts)
+        _executemany(conn, _AGG.insert(), _INSERT_KEYS, inserts)
 
     # Rows after the batch whose first segment or lifetime-total rise starts in it.
     following = conn.execute(_AFTER_STMT, {"sid": system_id, "after": hi}).scalar_one_or_none()

@@ -8,14 +8,15 @@ stored completely or not at all. Writes are idempotent: a reading already stored
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import repeat
 import logging
-from operator import itemgetter
+from operator import eq, sub
 import time
 from typing import TYPE_CHECKING, Any, Final
 
 import sqlalchemy as sa
 
-from custom_components.liveone.vendors.model import check_readings, time_problem
+from custom_components.liveone.vendors.model import READING_FIELDS, check_columns, time_problem
 
 from . import aggregate
 from .schema import polling_status, readings as readings_table, sessions
@@ -55,10 +56,11 @@ _STORED_TIMES_STMT: Final = sa.select(readings_table.c.inverter_time).where(
     readings_table.c.inverter_time <= sa.bindparam("last"),
 )
 _INSERT_READINGS_STMT: Final = readings_table.insert()
-_INSERT_READINGS_COLUMNS: Final = tuple(
-    column.name for column in readings_table.columns if column.name != "id"
-)
-_insert_readings_sql: dict[tuple[str, str], tuple[str, tuple[str, ...] | None]] = {}
+INSERT_COLUMNS: Final = tuple(column.name for column in readings_table.columns if column.name != "id")
+"""The columns of a row :func:`new_rows` returns, in order."""
+ROW_TIME: Final = INSERT_COLUMNS.index("inverter_time")
+"""Where a row of :func:`new_rows` holds its ``inverter_time``."""
+_insert_readings_sql: dict[tuple[str, str], tuple[str, bool]] = {}
 _STATUS_STMT: Final = (
     sa.select(
         polling_status.c.id,
@@ -75,25 +77,27 @@ _STATUS_UPDATE_STMT: Final = polling_status.update().where(polling_status.c.id =
 _SESSION_INSERT_STMT: Final = sessions.insert()
 
 
-def _insert_readings(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert ``readings`` rows with one ``executemany`` of the driver itself.
+def _insert_readings(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+    """Insert ``readings`` rows (tuples in :data:`INSERT_COLUMNS` order) with one ``executemany`` of the driver.
 
     The statement is compiled once per dialect (in its own parameter style); the rows go to the
-    driver as tuples (or, for a named parameter style, as the dicts they are). SQLAlchemy's per-row
-    parameter processing, which the columns' types do not need, cost more than the insert itself.
+    driver as they are (its placeholders follow the columns' order), or as dicts for a named
+    parameter style. SQLAlchemy's per-row parameter processing, which the columns'
+    types do not need, cost more than the insert itself.
     """
     dialect = conn.dialect
     key = (dialect.name, dialect.paramstyle)
     found = _insert_readings_sql.get(key)
     if found is None:
-        compiled = _INSERT_READINGS_STMT.compile(dialect=dialect, column_keys=list(_INSERT_READINGS_COLUMNS))
-        order = tuple(compiled.positiontup or ()) if dialect.positional else None
-        found = _insert_readings_sql[key] = (str(compiled), order)
-    sql, order = found
-    if order is None:
+        compiled = _INSERT_READINGS_STMT.compile(dialect=dialect, column_keys=list(INSERT_COLUMNS))
+        # An INSERT's placeholders follow the table's column order, which INSERT_COLUMNS is.
+        assert not dialect.positional or tuple(compiled.positiontup or ()) == INSERT_COLUMNS
+        found = _insert_readings_sql[key] = (str(compiled), dialect.positional)
+    sql, positional = found
+    if positional:
         conn.exec_driver_sql(sql, list(rows))
     else:
-        conn.exec_driver_sql(sql, list(map(itemgetter(*order), rows)))
+        conn.exec_driver_sql(sql, [dict(zip(INSERT_COLUMNS, row, strict=True)) for row in rows])
 
 
 def _stored_times(conn: Connection, system_id: int, times: Sequence[int]) -> set[int]:
@@ -122,34 +126,42 @@ def stored_times(
 
 def new_rows(
     conn: Connection, system_id: int, readings: Sequence[Reading], received_time: int, stamp: int
-) -> tuple[list[dict[str, Any]], tuple[str, ...]]:
+) -> tuple[list[tuple[Any, ...]], tuple[str, ...]]:
     """Return the batch's new ``readings`` rows and the problems found, (the per-poll and backfill paths share it).
 
-    The readings go through the same check (:func:`~..vendors.model.check_readings`); the first of
-    repeats is kept, and none already stored.
+    The readings go through the same check (:func:`~..vendors.model.check_columns`); the first of
+    repeats is kept, and none already stored. The rows are tuples in :data:`INSERT_COLUMNS` order,
+    ascending by time, built column by column (no dict or reading per row).
     """
-    checked = check_readings(readings, received_time)
+    checked = check_columns(readings, received_time)
     problems = tuple(checked.problems)
     for problem in problems:
         _LOGGER.debug("System %s: %s", system_id, problem)
-    batch: dict[int, Reading] = {}
-    for reading in checked.readings:
-        batch.setdefault(reading.inverter_time, reading)
-    times = sorted(batch)
-    already = _stored_times(conn, system_id, times)
-    rows: list[dict[str, Any]] = []
-    for t in times:
-        if t in already:
-            continue
-        row = batch[t].as_row()
-        row.update(
-            system_id=system_id,
-            inverter_time=t,
-            received_time=received_time,
-            delay_seconds=received_time - t,
-            created_at=stamp,
-        )
-        rows.append(row)
+    if not len(checked):
+        return [], problems
+    columns = checked.columns
+    times = columns[0]
+    # Each time's first reading: a later assignment wins, so assign in reverse.
+    first = dict(zip(reversed(times), range(len(times) - 1, -1, -1), strict=True))
+    ordered = sorted(first)
+    already = _stored_times(conn, system_id, ordered)
+    if already:
+        ordered = [t for t in ordered if t not in already]
+        if not ordered:
+            return [], problems
+    if len(ordered) != len(times) or not all(map(eq, ordered, times)):
+        # Repeats, stored times or readings out of order: pick each column's values by time.
+        pick = list(map(first.__getitem__, ordered))
+        columns = tuple(list(map(column.__getitem__, pick)) for column in columns)
+    fields = dict(zip(READING_FIELDS, columns, strict=True))
+    constants = {
+        "system_id": repeat(system_id),
+        "received_time": repeat(received_time),
+        "created_at": repeat(stamp),
+    }
+    fields["delay_seconds"] = list(map(sub, repeat(received_time), fields["inverter_time"]))
+    sources = {**fields, **constants}
+    rows = list(zip(*(sources[name] for name in INSERT_COLUMNS), strict=False))  # the constants repeat
     return rows, problems
 
 
@@ -195,7 +207,7 @@ def write_readings(
         return nothing
     _insert_readings(conn, rows)
 
-    touched = {aggregate.interval_end_of(row["inverter_time"]) for row in rows}
+    touched = {aggregate.interval_end_of(row[ROW_TIME]) for row in rows}
     intervals = aggregate.recompute_intervals(conn, system_id, touched, now=stamp)
     due = aggregate.days_due(conn, system_id, offset, intervals, stamp)
     days = aggregate.recompute_days(conn, system_id, due, now=stamp) if due else []

@@ -6,10 +6,12 @@ could be published as a library of their own.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields, replace
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import compress, repeat
 import math
+from operator import add, attrgetter, eq, is_not, itemgetter, mul, truediv
 from typing import Any, Final
 
 
@@ -149,6 +151,34 @@ def round_opt(value: float | None, digits: int) -> float | None:
     return None if value is None else round_half_away(value, digits)
 
 
+def _kept(name: str, value: Any, problems: list[str]) -> Any:
+    """Return ``value`` when field ``name`` may keep it, else ``None`` with the reason in ``problems``."""
+    if value is None:
+        return None
+    low, high = VALUE_LIMITS[name]
+    if type(value) is bool or not isinstance(value, int | float):
+        problems.append(f"{name}={value!r:.40}: not a number")
+        return None
+    if low <= value <= high:  # NaN and infinities fail both comparisons
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        problems.append(f"{name}={value!r}: not a finite number")
+    else:
+        problems.append(f"{name}={value!r:.40}: outside {low:g} .. {high:g}")
+    return None
+
+
+def _kept_whole(name: str, value: Any, problems: list[str]) -> int | None:
+    """As :func:`_kept`, for a field that holds whole numbers only (a whole float becomes an int)."""
+    value = _kept(name, value, problems)
+    if value is None or type(value) is int:
+        return value
+    if value.is_integer():
+        return int(value)
+    problems.append(f"{name}={value!r}: not a whole number")
+    return None
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Reading:
     """One instant of a system, named exactly after the ``readings`` columns of the schema.
@@ -197,55 +227,34 @@ class Reading:
         """
         problems: list[str] = []
 
-        def keep(name: str) -> float | None:
-            value: Any = getattr(self, name)
-            if value is None:
-                return None
-            low, high = VALUE_LIMITS[name]
-            if type(value) is bool or not isinstance(value, int | float):
-                problems.append(f"{name}={value!r:.40}: not a number")
-                return None
-            if low <= value <= high:  # NaN and infinities fail both comparisons
-                return value
-            if isinstance(value, float) and not math.isfinite(value):
-                problems.append(f"{name}={value!r}: not a finite number")
-            else:
-                problems.append(f"{name}={value!r:.40}: outside {low:g} .. {high:g}")
-            return None
-
-        def whole(name: str) -> int | None:
-            value = keep(name)
-            if value is None or type(value) is int:
-                return value
-            if value.is_integer():
-                return int(value)
-            problems.append(f"{name}={value!r}: not a whole number")
-            return None
-
         reading = Reading(
             inverter_time=self.inverter_time,
-            solar_w=round_int(keep("solar_w")),
-            solar_inverter_w=round_int(keep("solar_inverter_w")),
-            shunt_w=round_int(keep("shunt_w")),
-            load_w=round_int(keep("load_w")),
-            battery_w=round_int(keep("battery_w")),
-            grid_w=round_int(keep("grid_w")),
-            battery_soc=round_opt(keep("battery_soc"), 1),
-            fault_code=whole("fault_code"),
-            fault_timestamp=whole("fault_timestamp"),
-            generator_status=whole("generator_status"),
-            solar_kwh_total=round_opt(keep("solar_kwh_total"), 3),
-            load_kwh_total=round_opt(keep("load_kwh_total"), 3),
-            battery_in_kwh_total=round_opt(keep("battery_in_kwh_total"), 3),
-            battery_out_kwh_total=round_opt(keep("battery_out_kwh_total"), 3),
-            grid_in_kwh_total=round_opt(keep("grid_in_kwh_total"), 3),
-            grid_out_kwh_total=round_opt(keep("grid_out_kwh_total"), 3),
-            solar_wh_interval=keep("solar_wh_interval"),
-            load_wh_interval=keep("load_wh_interval"),
-            battery_in_wh_interval=keep("battery_in_wh_interval"),
-            battery_out_wh_interval=keep("battery_out_wh_interval"),
-            grid_in_wh_interval=keep("grid_in_wh_interval"),
-            grid_out_wh_interval=keep("grid_out_wh_interval"),
+            solar_w=round_int(_kept("solar_w", self.solar_w, problems)),
+            solar_inverter_w=round_int(_kept("solar_inverter_w", self.solar_inverter_w, problems)),
+            shunt_w=round_int(_kept("shunt_w", self.shunt_w, problems)),
+            load_w=round_int(_kept("load_w", self.load_w, problems)),
+            battery_w=round_int(_kept("battery_w", self.battery_w, problems)),
+            grid_w=round_int(_kept("grid_w", self.grid_w, problems)),
+            battery_soc=round_opt(_kept("battery_soc", self.battery_soc, problems), 1),
+            fault_code=_kept_whole("fault_code", self.fault_code, problems),
+            fault_timestamp=_kept_whole("fault_timestamp", self.fault_timestamp, problems),
+            generator_status=_kept_whole("generator_status", self.generator_status, problems),
+            solar_kwh_total=round_opt(_kept("solar_kwh_total", self.solar_kwh_total, problems), 3),
+            load_kwh_total=round_opt(_kept("load_kwh_total", self.load_kwh_total, problems), 3),
+            battery_in_kwh_total=round_opt(
+                _kept("battery_in_kwh_total", self.battery_in_kwh_total, problems), 3
+            ),
+            battery_out_kwh_total=round_opt(
+                _kept("battery_out_kwh_total", self.battery_out_kwh_total, problems), 3
+            ),
+            grid_in_kwh_total=round_opt(_kept("grid_in_kwh_total", self.grid_in_kwh_total, problems), 3),
+            grid_out_kwh_total=round_opt(_kept("grid_out_kwh_total", self.grid_out_kwh_total, problems), 3),
+            solar_wh_interval=_kept("solar_wh_interval", self.solar_wh_interval, problems),
+            load_wh_interval=_kept("load_wh_interval", self.load_wh_interval, problems),
+            battery_in_wh_interval=_kept("battery_in_wh_interval", self.battery_in_wh_interval, problems),
+            battery_out_wh_interval=_kept("battery_out_wh_interval", self.battery_out_wh_interval, problems),
+            grid_in_wh_interval=_kept("grid_in_wh_interval", self.grid_in_wh_interval, problems),
+            grid_out_wh_interval=_kept("grid_out_wh_interval", self.grid_out_wh_interval, problems),
         )
         return reading, tuple(problems)
 
@@ -337,6 +346,179 @@ def check_readings(readings: Iterable[Reading], received_time: float) -> Checked
             normal = replace(normal, inverter_time=int(normal.inverter_time))
         kept.append(normal)
     return CheckedReadings(kept, problems)
+
+
+_FIELD_VALUES: Final = attrgetter(*READING_FIELDS)
+_FIELD_GETTERS: Final = tuple(map(attrgetter, READING_FIELDS))
+_NUMBER_TYPES: Final = frozenset({int, float})
+_NONE_TYPE: Final = type(None)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedColumns:
+    """A batch of readings as :func:`check_readings` keeps them, held column by column.
+
+    ``columns[i]`` holds the values of field ``READING_FIELDS[i]`` of every reading kept, in the order
+    given (``inverter_time`` as ``int``); a column may be the very sequence it was checked from.
+    """
+
+    columns: tuple[Sequence[Any], ...]
+    problems: list[str]
+    """As :attr:`CheckedReadings.problems`: the same lines in the same order."""
+
+    def __len__(self) -> int:
+        """Return the number of readings kept."""
+        return len(self.columns[0]) if self.columns else 0
+
+    def readings(self) -> list[Reading]:
+        """Return the readings kept, as :func:`check_readings` returns them."""
+        return [
+            Reading(**dict(zip(READING_FIELDS, row, strict=True))) for row in zip(*self.columns, strict=True)
+        ]
+
+
+def _plain(column: Sequence[Any], low: float, high: float) -> tuple[Sequence[Any], set[type]] | None:
+    """Return a column's non-``None`` values and their types when every one is a finite number in range.
+
+    ``None`` means some value is not (or might not be): the caller then judges the column value by value.
+    """
+    types = set(map(type, column))
+    values = column
+    if _NONE_TYPE in types:
+        types.discard(_NONE_TYPE)
+        values = list(compress(column, map(is_not, column, repeat(None))))
+    if not types:
+        return values, types
+    if not types <= _NUMBER_TYPES:
+        return None  # bool, str, a subclass of int or float
+    if float in types:
+        try:
+            total = sum(values)  # a NaN or an infinity anywhere makes the sum one too
+        except OverflowError:  # an int too large for a float
+            return None
+        if not math.isfinite(total):
+            return None
+    if low <= min(values) and max(values) <= high:
+        return values, types
+    return None
+
+
+def _at_precision(values: Sequence[float], digits: int) -> bool:
+    """Return whether :func:`round_half_away` leaves every value as it is (``-0.0`` aside).
+
+    ``round(v * 10**digits) / 10**digits == v`` says ``v`` is the float nearest a number of
+    ``digits`` decimals, which for these columns (below 2**43) is exactly ``round(v, digits) == v``,
+    the test :func:`round_half_away` makes, at a fraction of its cost.
+    """
+    scale = float(10**digits)
+    scaled = map(round, map(mul, values, repeat(scale)))
+    return all(map(eq, map(truediv, scaled, repeat(scale)), values))
+
+
+def _check_column(
+    name: str, column: Sequence[Any], problems: list[tuple[int, int, str]], field: int
+) -> Sequence[Any]:
+    """Return a column at the store's precision (as :meth:`Reading.checked` keeps each value).
+
+    A column of finite numbers in range is kept or rounded in one pass (a column already at its
+    precision is returned as it is); any other is judged value by value, each dropped value noted in
+    ``problems`` as ``(row, field, reason)``.
+    """
+    low, high = VALUE_LIMITS[name]
+    digits = _DIGITS.get(name)
+    plain = _plain(column, low, high)
+    if plain is not None:
+        values, types = plain
+        if not values or name in _AS_SENT:
+            return column
+        if name in _WHOLE:
+            if types == {int}:
+                return column
+        elif digits is None:  # power: whole watts
+            return list(map(round_int, column)) if float in types else column
+        elif types == {float} and _at_precision(values, digits):
+            if min(values) > 0:
+                return column  # already at its precision
+            if values is column:
+                return list(map(add, column, repeat(0.0)))  # -0.0 + 0.0 is 0.0, as round_opt makes it
+            return list(map(round_opt, column, repeat(digits)))
+        else:
+            return list(map(round_opt, column, repeat(digits)))
+    found: list[str] = []
+    whole = name in _WHOLE
+    result: list[Any] = []
+    for row, value in enumerate(column):
+        kept = _kept_whole(name, value, found) if whole else _kept(name, value, found)
+        if found:
+            problems.append((row, field, found.pop()))
+        if kept is not None and not whole and name not in _AS_SENT:
+            kept = round_int(kept) if digits is None else round_opt(kept, digits)
+        result.append(kept)
+    return result
+
+
+_WHOLE: Final = frozenset({"fault_code", "fault_timestamp", "generator_status"})
+_AS_SENT: Final = frozenset(name for name in READING_FIELDS if name.endswith("_wh_interval"))
+_DIGITS: Final = {"battery_soc": 1, **{name: 3 for name in READING_FIELDS if name.endswith("_kwh_total")}}
+"""Decimals kept; a field not named here and not whole or as sent is a power (whole watts)."""
+
+
+def check_columns(readings: Sequence[Reading], received_time: float) -> CheckedColumns:
+    """Check a batch as :func:`check_readings` does, column by column: the same values, problems and refusals.
+
+    The store's write paths use this: a column that is plainly fine (numbers of the right type, finite,
+    in range, already at the column's precision) is checked with a few passes of built-in functions
+    instead of a call per value; any other column is checked value by value with the same rules
+    (``tests/vendors/test_model.py`` compares both on random batches).
+    """
+    if len(readings) < COLUMNS_FROM:
+        checked = check_readings(readings, received_time)
+        return CheckedColumns(
+            tuple(zip(*map(_FIELD_VALUES, checked.readings), strict=True)), checked.problems
+        )
+    return _check_batch(readings, received_time)
+
+
+COLUMNS_FROM: Final = 8
+"""Fewer readings than this are checked one by one (a poll's one reading is faster that way)."""
+
+
+def _check_batch(readings: Sequence[Reading], received_time: float) -> CheckedColumns:
+    """Check a batch column by column (:func:`check_columns`)."""
+    if not readings:
+        return CheckedColumns((), [])
+    times: Sequence[Any] = list(map(_FIELD_GETTERS[0], readings))
+    latest = received_time + MAX_AHEAD_SECONDS
+    noted: list[tuple[int, int, str]] = []
+    index: Sequence[int] | None = None  # the readings kept, when some are refused
+    if not (set(map(type, times)) == {int} and min(times) >= MIN_INVERTER_TIME and max(times) <= latest):
+        kept: list[int] = []
+        for row, when in enumerate(times):
+            refused = time_problem(when, received_time)
+            if refused is None:
+                kept.append(row)
+            else:
+                noted.append((row, -1, f"reading refused: {refused}"))
+        if len(kept) < len(readings):
+            index = kept
+            readings = [readings[row] for row in kept]
+            if not readings:
+                return CheckedColumns((), [text for _, _, text in noted])
+        times = [when if type(when) is int else int(when) for when in map(_FIELD_GETTERS[0], readings)]
+    # A column at a time (no tuple per reading): one getter pass per field.
+    columns: list[Sequence[Any]] = [times, *(list(map(getter, readings)) for getter in _FIELD_GETTERS[1:])]
+    dropped: list[tuple[int, int, str]] = []
+    checked: list[Sequence[Any]] = [times]
+    checked.extend(
+        _check_column(READING_FIELDS[field], columns[field], dropped, field)
+        for field in range(1, len(READING_FIELDS))
+    )
+    if not (noted or dropped):
+        return CheckedColumns(tuple(checked), [])
+    for row, field, text in dropped:
+        noted.append((row if index is None else index[row], field, f"at {times[row]} dropped {text}"))
+    noted.sort(key=itemgetter(0, 1))
+    return CheckedColumns(tuple(checked), [text for _, _, text in noted])
 
 
 POINT_QUALITIES: tuple[str, ...] = ("good", "error", "estimated", "interpolated")
