@@ -256,3 +256,17 @@ def test_checkpoint_step_only_acts_on_an_sqlite_log(store_url: str, tmp_path: Pa
     with plain.connect() as conn:
         assert retention.checkpoint_step(conn) == 0
     plain.dispose()
+
+
+def test_steps_are_sized_for_the_slowest_rate_seen() -> None:
+    sizer = retention._Sizer(0.03, 100, 50_000)
+    assert sizer.next(1000) == 1500  # nothing seen yet: grows by half
+    sizer.seen(1000, 0.01)  # 10 µs a row: 3,000 rows would take 30 ms, but growth is at most half
+    assert sizer.next(1000) == 1500
+    assert sizer.next(2800) == 3000
+    sizer.seen(3000, 0.09)  # one slow range: 30 µs a row
+    assert sizer.next(3000) == 1000
+    sizer.seen(1000, 0.001)  # a fast one does not undo it: sized for the worst seen
+    assert sizer.next(1000) == 1000
+    sizer.seen(100, 1.0)  # very slow: never below the floor
+    assert sizer.next(1000) == 100

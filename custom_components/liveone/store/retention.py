@@ -9,7 +9,8 @@ aggregated.
 
 Small steps. Each step is its own short job on the store's worker, so a poll queued behind it
 waits at most one step: a step deletes a range of rows through ``(system_id, inverter_time)`` and its
-size adapts to take about :data:`STEP_SECONDS`. On SQLite the freed pages are then handed back to the
+size is aimed at :data:`STEP_SECONDS` by the slowest rate seen so far (a row's cost varies several-fold
+between ranges). On SQLite the freed pages are then handed back to the
 file system in steps of the same kind (``PRAGMA incremental_vacuum``, sized to the same time) when the
 file was made with incremental auto-vacuum (every file LiveOne creates is, see migrations.py); in an
 older file they stay free inside it and later writes reuse them, so it stops growing either way. After
@@ -177,39 +178,57 @@ async def async_purge(
     if cutoff is None:
         return PurgeResult(0, None, 0, 0.0)
     rows, deleted, steps = FIRST_STEP_ROWS, 0, 0
+    sizer = _Sizer(step_seconds, MIN_STEP_ROWS, MAX_STEP_ROWS)
     while True:
         started = time.perf_counter()
         count: int = await step(delete_step, system_id, cutoff, rows)
-        elapsed = time.perf_counter() - started
+        sizer.seen(rows, time.perf_counter() - started)
         await step(checkpoint_step)
         steps += 1
         deleted += count
         if count < rows:
             break
-        rows = _next_size(rows, elapsed, step_seconds, MIN_STEP_ROWS, MAX_STEP_ROWS)
+        rows = sizer.next(rows)
     freed = 0
     if deleted:
         pages = VACUUM_STEP_PAGES
+        sizer = _Sizer(step_seconds, MIN_VACUUM_PAGES, MAX_VACUUM_PAGES)
         while True:
             started = time.perf_counter()
             handed: int = await step(vacuum_step, pages)
-            elapsed = time.perf_counter() - started
+            sizer.seen(pages, time.perf_counter() - started)
             await step(checkpoint_step)
             freed += handed
             if handed < pages:
                 break
-            pages = _next_size(pages, elapsed, step_seconds, MIN_VACUUM_PAGES, MAX_VACUUM_PAGES)
+            pages = sizer.next(pages)
     return PurgeResult(deleted, cutoff, steps, round(longest, 4), freed)
 
 
-def _next_size(size: int, elapsed: float, target: float, low: int, high: int) -> int:
-    """Return the size of the next step, aimed at ``target`` seconds from the last one's time.
+class _Sizer:
+    """Size each step of one kind by the slowest rate seen so far, aiming at ``target`` seconds.
 
-    At most twice the size (a step's cost per row varies by several times from one range to the next,
-    so a larger leap can overshoot), or down to a quarter.
+    The cost of a row (or page) varies several-fold from one range to the next (which pages a delete
+    or a vacuum touches, a busy disk), so steps are sized for the worst seen, not the last: one slow
+    range shrinks every later step, a fast one grows the next by at most half.
     """
-    scale = min(2.0, max(0.25, target / max(elapsed, 1e-6)))
-    return min(high, max(low, int(size * scale)))
+
+    __slots__ = ("_high", "_low", "_target", "_worst")
+
+    def __init__(self, target: float, low: int, high: int) -> None:
+        self._target = target
+        self._low = low
+        self._high = high
+        self._worst = 0.0  # seconds per row (or page)
+
+    def seen(self, size: int, elapsed: float) -> None:
+        """Take in one step's size and time."""
+        self._worst = max(self._worst, elapsed / max(size, 1))
+
+    def next(self, size: int) -> int:
+        """Return the next step's size."""
+        aimed = self._target / self._worst if self._worst > 0 else self._high
+        return min(self._high, max(self._low, min(round(aimed), int(size * 1.5))))
 
 
 def raw_floor(conn: Connection, system_id: int) -> int | None:
