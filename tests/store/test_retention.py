@@ -38,6 +38,16 @@ def _minute_readings(days: int = DAYS) -> list[Reading]:
     ]
 
 
+async def _store_with_readings(url: str) -> tuple[Store, int]:
+    """Open a store at ``url`` holding one system with :func:`_minute_readings`; return both."""
+    store = await Store.async_open(url)
+    system_id = await store.async_ensure_system(
+        SystemInfo(vendor_type="demo", vendor_site_id="x", display_name="x", timezone_offset_min=600)
+    )
+    await store.async_write_readings(system_id, _minute_readings(), received_time=LATER)
+    return store, system_id
+
+
 def _times(engine: Engine, system_id: int) -> list[int]:
     with engine.connect() as conn:
         query = sa.select(readings.c.inverter_time).where(readings.c.system_id == system_id)
@@ -115,12 +125,8 @@ async def test_purge_waits_for_the_daily_rows_and_refuses_nonsense(store_url: st
 async def test_sqlite_purge_hands_the_space_back(tmp_path: Path) -> None:
     path = tmp_path / "store.db"
     url = f"sqlite:///{path}"
-    store = await Store.async_open(url)
+    store, system_id = await _store_with_readings(url)
     try:
-        system_id = await store.async_ensure_system(
-            SystemInfo(vendor_type="demo", vendor_site_id="x", display_name="x", timezone_offset_min=600)
-        )
-        await store.async_write_readings(system_id, _minute_readings(), received_time=LATER)
         await store.async_run(store.engine.dispose)
         full = path.stat().st_size
         result = await store.async_purge_raw(system_id, 1, FIRST + timedelta(days=DAYS))
@@ -191,12 +197,8 @@ async def test_every_delete_and_vacuum_step_is_followed_by_a_checkpoint(
     """The write-ahead log is copied back after each step, so no step's commit runs SQLite's own checkpoint."""
     monkeypatch.setattr(retention, "VACUUM_STEP_PAGES", 10)  # several vacuum steps for this small file
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = await Store.async_open(url)
+    store, system_id = await _store_with_readings(url)
     try:
-        system_id = await store.async_ensure_system(
-            SystemInfo(vendor_type="demo", vendor_site_id="x", display_name="x", timezone_offset_min=600)
-        )
-        await store.async_write_readings(system_id, _minute_readings(), received_time=LATER)
         jobs: list[tuple[str, Any]] = []
 
         async def transaction(func: Any, *args: Any) -> Any:

@@ -157,12 +157,6 @@ _DAY_SUMMARY_STMT: Final = sa.select(
 """The same over the day before ``before``: the window itself when that day has all its rows.
 
 One range of the index instead of a sub-select: the usual case (no gap in the last day) is cheaper."""
-_NEWEST_TOTALS_STMT: Final = (
-    sa.select(*_TOTAL_5M_COLUMNS)
-    .where(_AGG.c.system_id == _SID, _AGG.c.interval_end < sa.bindparam("before"))
-    .order_by(_AGG.c.interval_end.desc())
-    .limit(1)
-)
 _PREVIOUS_TOTAL_STMTS: Final = tuple(
     sa.select(column)
     .where(_AGG.c.system_id == _SID, _AGG.c.interval_end < sa.bindparam("before"), column.is_not(None))
@@ -356,7 +350,7 @@ class _Initial:
         count = int(summary[0])
         if not count:
             return  # no row at all: the replay decides (quickly)
-        newest = self._conn.execute(_NEWEST_TOTALS_STMT, params).one()
+        newest = self._conn.execute(_PREVIOUS_TOTALS_STMT, params).one()  # the row just before
         seeds: Any = None
         if count == BASELINE_ROWS:
             seeds = self._conn.execute(
