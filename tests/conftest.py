@@ -141,7 +141,12 @@ class ServerDatabases:
                         f"SELECT id FROM information_schema.processlist WHERE db = '{name}'"
                     ).scalars()
                     for session in list(sessions):
-                        conn.exec_driver_sql(f"KILL {int(session)}")
+                        try:
+                            conn.exec_driver_sql(f"KILL {int(session)}")
+                        except sa.exc.OperationalError as err:
+                            # 1094 "Unknown thread id": the session ended after it was listed.
+                            if err.orig is None or err.orig.args[0] != 1094:
+                                raise
                     conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name}")
                 else:
                     conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
